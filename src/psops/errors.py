@@ -1,0 +1,146 @@
+"""The psops error family.
+
+The library raises these; the CLI turns each into one line on stderr (``psops: error: FILE: message``, then
+an optional ``hint:`` line) and the exit code SOPS uses for the same condition, so scripts written for
+``sops`` keep working. Messages never contain secret material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PsopsError(Exception):
+    """Base of every error psops reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.hint = hint
+
+    def with_path(self, path: str) -> PsopsError:
+        """Attach the file the error is about, unless one is set already."""
+        if self.path is None:
+            self.path = path
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class CannotReadInput(PsopsError):
+    """The input file is missing, unreadable or not valid for its format."""
+
+    exit_code = 2
+
+
+class CannotWriteOutput(PsopsError):
+    """The output could not be written."""
+
+    exit_code = 3
+
+
+class PolicyError(PsopsError):
+    """A creation-rules file (.sops-policy.yaml / .sops.yaml) is invalid or has no matching rule."""
+
+    exit_code = 5
+
+
+class ConflictingParameters(PsopsError):
+    """Two options that exclude each other were given."""
+
+    exit_code = 8
+
+
+class EncryptError(PsopsError):
+    """A value could not be encrypted (for example a type SOPS cannot store)."""
+
+    exit_code = 23
+
+
+class DecryptError(PsopsError):
+    """A value could not be decrypted: corrupt ENC string or wrong data key."""
+
+    exit_code = 25
+
+
+class MacMismatch(PsopsError):
+    """The file's MAC does not match its content: it was tampered with or corrupted."""
+
+    exit_code = 51
+
+
+class MetadataNotFound(PsopsError):
+    """The file carries no `sops` metadata, so it is not encrypted."""
+
+    exit_code = 2
+
+
+class InvalidTreePath(PsopsError):
+    """An --extract style path does not exist in the document or cannot be parsed."""
+
+    exit_code = 91
+
+
+class EmptyDocument(PsopsError):
+    """The file has no document at all."""
+
+    exit_code = 92
+
+
+class NoEncryptionKey(PsopsError):
+    """Encryption was asked for but no master key was given by flags, environment or creation rules."""
+
+    exit_code = 111
+
+
+class KeyServiceError(PsopsError):
+    """A key service failed to wrap or unwrap a data key."""
+
+    exit_code = 128
+
+
+class NotMine(Exception):
+    """Raised by a key service's unwrap when none of its identities fits the stanza (try the next key)."""
+
+
+@dataclass
+class KeyAttempt:
+    """One master key tried while unwrapping the data key, and why it failed."""
+
+    group: int
+    kind: str
+    key: str
+    reason: str
+
+
+class NoKeyMatched(PsopsError):
+    """No master key could unwrap the data key (or too few Shamir groups could)."""
+
+    exit_code = 128
+
+    def __init__(self, attempts: list[KeyAttempt], *, path: str | None = None, detail: str = "") -> None:
+        lines = [f"group {a.group}: {a.kind} {a.key}: {a.reason}" for a in attempts]
+        summary = "; ".join(lines) if lines else "the file lists no master keys"
+        message = "could not decrypt the data key with any master key" + (f" ({detail})" if detail else "")
+        super().__init__(
+            f"{message}: {summary}",
+            path=path,
+            hint="provide an identity for one of the listed keys (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, GNUPGHOME)",
+        )
+        self.attempts = attempts
+
+
+class FileUnchanged(PsopsError):
+    """An edit produced no change (exit 200, as SOPS)."""
+
+    exit_code = 200
+
+
+class AlreadyEncrypted(PsopsError):
+    """Encrypting a file that already carries SOPS metadata is refused (exit 203, as SOPS)."""
+
+    exit_code = 203
