@@ -43,6 +43,12 @@ class CannotWriteOutput(PsopsError):
     exit_code = 3
 
 
+class CannotDumpTree(PsopsError):
+    """The tree cannot be written in the output format (e.g. NaN in JSON, nested values in dotenv)."""
+
+    exit_code = 4
+
+
 class PolicyError(PsopsError):
     """A creation-rules file (.sops-policy.yaml / .sops.yaml) is invalid or has no matching rule."""
 
@@ -74,9 +80,9 @@ class MacMismatch(PsopsError):
 
 
 class MetadataNotFound(PsopsError):
-    """The file carries no `sops` metadata, so it is not encrypted."""
+    """The file carries no `sops` metadata, so it is not encrypted (sops says exit 1; psops keeps it distinct)."""
 
-    exit_code = 2
+    exit_code = 12
 
 
 class InvalidTreePath(PsopsError):

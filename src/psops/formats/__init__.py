@@ -1,0 +1,53 @@
+"""File formats: pick the store for a path (by extension) or an explicit ``--input-type``/``--output-type``.
+
+Store modules are imported on first use, so decrypting a JSON file never loads the YAML machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from psops.errors import PsopsError
+from psops.formats.base import Store
+
+FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+_EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Per-format layout settings (the ``stores:`` section of the config; ``--indent``)."""
+
+    yaml_indent: int = 4
+    json_indent: int = -1
+    json_binary_indent: int = -1
+
+
+def format_for(path: str | None, explicit: str | None = None) -> str:
+    """The format name for ``path``: the explicit type if given, else by extension (binary otherwise)."""
+    if explicit:
+        if explicit not in FORMATS:
+            raise PsopsError(f"unknown file type {explicit!r}", hint="use one of " + ", ".join(FORMATS))
+        return explicit
+    if not path or path == "-":
+        raise PsopsError("cannot tell the format of standard input", hint="pass --input-type yaml|json|...")
+    return _EXTENSIONS.get(PurePath(path).suffix.lower(), "binary")
+
+
+def get_store(fmt: str, settings: StoreSettings | None = None) -> Store:
+    """Return a store instance for a format name."""
+    settings = settings or StoreSettings()
+    if fmt == "yaml":
+        from psops.formats.yaml_store import YamlStore
+
+        return YamlStore(indent=settings.yaml_indent)
+    if fmt == "json":
+        from psops.formats.json_store import JsonStore
+
+        return JsonStore(indent=settings.json_indent)
+    if fmt == "binary":
+        from psops.formats.binary_store import BinaryStore
+
+        return BinaryStore(indent=settings.json_binary_indent)
+    raise PsopsError(f"the {fmt} format is not supported yet", hint="use YAML or JSON files")

@@ -48,6 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from psops.errors import ConflictingParameters, PolicyError, PsopsError
+from psops.formats import StoreSettings
 from psops.keys.base import KeyStanza
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 
@@ -281,15 +282,6 @@ def _dedupe(group: list[KeyStanza]) -> list[KeyStanza]:
 # --------------------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoreSettings:
-    """The ``stores`` section: output indentation of the YAML, JSON and binary-envelope stores."""
-
-    yaml_indent: int = 4
-    json_indent: int = -1
-    json_binary_indent: int = -1
 
 
 @dataclass(frozen=True)

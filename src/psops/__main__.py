@@ -1,0 +1,5 @@
+"""``python -m psops``."""
+
+from psops.cli import run
+
+run()

@@ -1,0 +1,192 @@
+"""The ``ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]`` value codec.
+
+Each leaf is turned into its *canonical plaintext* (the bytes SOPS encrypts and hashes into the MAC: Go's
+formatting of ints, floats, bools and times), encrypted with AES-256-GCM under the file's data key with a
+fresh 32-byte IV, and authenticated with the leaf's path as AAD (``a:b:c:``), so a ciphertext moved to
+another key fails to decrypt. A stash remembers the IV of every value decrypted in this run, keyed by
+(AAD, canonical plaintext): re-encrypting an unchanged value under the same key gives the same bytes, which
+keeps git diffs to the values that changed (SOPS does the same).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from psops.errors import DecryptError, EncryptError
+from psops.gofmt import format_float
+from psops.tree import Comment, Leaf
+
+ENC_PREFIX = "ENC[AES256_GCM,"
+_ENC_RE = re.compile(
+    r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/]+=*),iv:([A-Za-z0-9+/]+=*),tag:([A-Za-z0-9+/]+=*),type:([a-z]+)\]$"
+)
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+IV_SIZE = 32
+TAG_SIZE = 16
+
+
+def format_time(value: datetime) -> str:
+    """Format like Go ``time.MarshalText``: RFC 3339, fraction trimmed of zeros, ``Z`` for UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += ("." + f"{value.microsecond:06d}").rstrip("0")
+    offset = value.utcoffset() or timedelta(0)
+    if offset == timedelta(0):
+        return text + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp as Go ``time.UnmarshalText`` does (ValueError if it is not one)."""
+    m = _RFC3339_RE.match(text)
+    if not m:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if zulu:
+        tz = UTC
+    else:
+        delta = timedelta(hours=int(oh), minutes=int(om))
+        tz = timezone(delta if sign == "+" else -delta)
+    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
+
+
+def canonical(value: Leaf) -> tuple[bytes, str]:
+    """Return the canonical plaintext bytes of a leaf and its SOPS type tag."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape"), "str"
+    if isinstance(value, bool):
+        return (b"True" if value else b"False"), "bool"
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise EncryptError(f"integer {value} does not fit in 64 bits, which SOPS cannot store")
+        return str(value).encode(), "int"
+    if isinstance(value, float):
+        return format_float(value).encode(), "float"
+    if isinstance(value, datetime):
+        return format_time(value).encode(), "time"
+    if isinstance(value, Comment):
+        return value.text.encode("utf-8", "surrogateescape"), "comment"
+    if isinstance(value, bytes):
+        return value, "str"
+    raise EncryptError(f"cannot encrypt a value of type {type(value).__name__}")
+
+
+def parse_plaintext(raw: bytes, type_tag: str) -> Leaf:
+    """Turn decrypted bytes back into a typed leaf, as sops' Go parsers do."""
+    text = raw.decode("utf-8", "surrogateescape")
+    if type_tag == "str":
+        return text
+    if type_tag == "bytes":
+        return raw
+    if type_tag == "comment":
+        return Comment(text)
+    if type_tag == "int":
+        if not _INT_RE.match(text) or not _INT64_MIN <= int(text) <= _INT64_MAX:
+            raise ValueError(f"invalid int plaintext {text!r}")
+        return int(text)
+    if type_tag == "float":
+        return float(text)
+    if type_tag == "bool":
+        if text in _GO_TRUE:
+            return True
+        if text in _GO_FALSE:
+            return False
+        raise ValueError("invalid bool plaintext")
+    if type_tag == "time":
+        return parse_time(text)
+    raise ValueError(f"unknown type tag {type_tag!r}")
+
+
+def is_encrypted_value(value: object) -> bool:
+    """True when ``value`` is a string in SOPS' ENC[AES256_GCM,...] form."""
+    return isinstance(value, str) and value.startswith(ENC_PREFIX)
+
+
+def parse_enc(value: str) -> tuple[bytes, bytes, bytes, str]:
+    """Split an ENC string into (data, iv, tag, type); raises ValueError on any malformation."""
+    m = _ENC_RE.match(value)
+    if not m:
+        raise ValueError("not a well-formed ENC[AES256_GCM,...] value")
+    try:
+        data, iv, tag = (base64.b64decode(g, validate=True) for g in m.groups()[:3])
+    except binascii.Error as exc:
+        raise ValueError(f"bad base64 in ENC value: {exc}") from exc
+    if len(tag) != TAG_SIZE or not iv:
+        raise ValueError("bad IV or tag length in ENC value")
+    return data, iv, tag, m.group(4)
+
+
+class ValueCipher:
+    """Encrypts and decrypts leaves under one data key (one AESGCM object per file), with an IV stash."""
+
+    def __init__(self, data_key: bytes, *, random: Callable[[int], bytes] = os.urandom) -> None:
+        if len(data_key) != 32:
+            raise EncryptError("the data key must be 32 bytes")
+        self._aead = AESGCM(data_key)
+        self._random = random
+        self._stash: dict[tuple[str, bytes, str], bytes] = {}
+
+    def encrypt(self, value: Leaf, aad: str) -> str:
+        """Encrypt a leaf to its ENC string; empty strings and empty comments stay as they are."""
+        plain, type_tag = canonical(value)
+        return self.encrypt_bytes(plain, type_tag, aad)
+
+    def encrypt_bytes(self, plain: bytes, type_tag: str, aad: str) -> str:
+        """Encrypt canonical plaintext bytes with the given type tag and AAD."""
+        if not plain:
+            return ""
+        iv = self._stash.get((aad, plain, type_tag)) or self._random(IV_SIZE)
+        sealed = self._aead.encrypt(iv, plain, aad.encode("utf-8", "surrogateescape"))
+        b64 = base64.b64encode
+        return (
+            f"ENC[AES256_GCM,data:{b64(sealed[:-TAG_SIZE]).decode()},iv:{b64(iv).decode()},"
+            f"tag:{b64(sealed[-TAG_SIZE:]).decode()},type:{type_tag}]"
+        )
+
+    def decrypt_bytes(self, value: str, aad: str) -> tuple[bytes, str]:
+        """Decrypt an ENC string to (plaintext bytes, type tag); remembers the IV for re-encryption."""
+        try:
+            data, iv, tag, type_tag = parse_enc(value)
+        except ValueError as exc:
+            raise DecryptError(f"value at {aad!r} is corrupt: {exc}") from None
+        try:
+            aead = self._aead if len(iv) >= 8 else None
+            if aead is None:
+                raise InvalidTag
+            plain = aead.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
+        except InvalidTag:
+            raise DecryptError(
+                f"value at {aad!r} failed authentication (tampered, moved, or a different data key)",
+                hint="restore the file from version control",
+            ) from None
+        self._stash[(aad, plain, type_tag)] = iv
+        return plain, type_tag
+
+    def decrypt(self, value: str, aad: str) -> Leaf:
+        """Decrypt an ENC string to its typed leaf."""
+        plain, type_tag = self.decrypt_bytes(value, aad)
+        try:
+            return parse_plaintext(plain, type_tag)
+        except ValueError as exc:
+            raise DecryptError(f"value at {aad!r} has an invalid {type_tag} plaintext: {exc}") from None

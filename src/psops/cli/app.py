@@ -1,0 +1,45 @@
+"""The typer application: command registration and global options."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from psops import __version__
+from psops.cli import crypt, misc
+
+app = typer.Typer(
+    name="psops",
+    help="psops: encrypted secrets in git, wire-compatible with SOPS 3.x.\n\n"
+    "Encrypts the values of YAML and JSON files with a per-file data key wrapped by age or PGP keys; "
+    "keys stay readable, a MAC guards the whole file.",
+    epilog="Examples: psops keygen; psops encrypt -i secrets.yaml; psops decrypt secrets.yaml",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"psops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", "-v", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """psops: encrypted secrets in git, wire-compatible with SOPS 3.x."""
+
+
+app.command()(crypt.encrypt)
+app.command()(crypt.decrypt)
+app.command()(misc.filestatus)
+app.command()(misc.keygen)

@@ -1,0 +1,78 @@
+"""``psops encrypt`` and ``psops decrypt``."""
+
+from __future__ import annotations
+
+from psops.cli import options as o
+from psops.cli.keysel import encrypt_plan, store_settings
+from psops.cli.output import about, check_destination, emit, warn
+from psops.files import read_input
+from psops.operations import decrypt_bytes, encrypt_bytes, resolve_formats
+from psops.selection import EncryptionRules
+
+
+def encrypt(
+    file: o.FileArg,
+    in_place: o.InPlace = False,
+    output: o.Output = None,
+    input_type: o.InputType = None,
+    output_type: o.OutputType = None,
+    age: o.Age = None,
+    pgp: o.Pgp = None,
+    unencrypted_suffix: o.UnencryptedSuffix = None,
+    encrypted_suffix: o.EncryptedSuffix = None,
+    unencrypted_regex: o.UnencryptedRegex = None,
+    encrypted_regex: o.EncryptedRegex = None,
+    shamir_secret_sharing_threshold: o.ShamirThreshold = 0,
+    filename_override: o.FilenameOverride = None,
+    config: o.ConfigOpt = None,
+) -> None:
+    """Encrypt a plaintext file (to stdout, --in-place or --output).
+
+    Keys come from --age/--pgp (or SOPS_AGE_RECIPIENTS/SOPS_PGP_FP), else from the first creation rule of
+    the nearest .sops-policy.yaml or .sops.yaml whose path_regex matches the file.
+
+    Example: psops encrypt --age age1... secrets.yaml > secrets.enc.yaml
+    """
+    name = filename_override or file
+    with about(name):
+        check_destination(in_place, output, file)
+        fin, fout = resolve_formats(name, input_type, output_type)
+        flag_rules = EncryptionRules(
+            unencrypted_suffix=unencrypted_suffix or "",
+            encrypted_suffix=encrypted_suffix or "",
+            unencrypted_regex=unencrypted_regex or "",
+            encrypted_regex=encrypted_regex or "",
+        )
+        plan = encrypt_plan(name, config=config, age=age, pgp=pgp, flag_rules=flag_rules,
+                            shamir_threshold=shamir_secret_sharing_threshold)
+        out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
+        emit(out, path=file, in_place=in_place, output=output)
+
+
+def decrypt(
+    file: o.FileArg,
+    in_place: o.InPlace = False,
+    output: o.Output = None,
+    extract: o.Extract = None,
+    ignore_mac: o.IgnoreMac = False,
+    input_type: o.InputType = None,
+    output_type: o.OutputType = None,
+    decryption_order: o.DecryptionOrder = None,
+    filename_override: o.FilenameOverride = None,
+    config: o.ConfigOpt = None,
+) -> None:
+    """Decrypt an encrypted file (to stdout, --in-place or --output); the MAC is checked.
+
+    Example: psops decrypt secrets.enc.yaml; psops decrypt --extract '["db"]["password"]' secrets.enc.yaml
+    """
+    name = filename_override or file
+    with about(name):
+        check_destination(in_place, output, file)
+        fin, fout = resolve_formats(name, input_type, output_type)
+        order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
+        settings = store_settings(config, name)
+        result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
+                               extract=extract, decryption_order=order, settings=settings)
+        for message in result.warnings:
+            warn(f"{name}: {message}")
+        emit(result.data, path=file, in_place=in_place, output=output)

@@ -1,0 +1,45 @@
+"""Where results go: stdout, ``--in-place`` or ``--output``, always atomically for files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from psops.errors import ConflictingParameters, PsopsError
+from psops.files import atomic_write
+
+
+def check_destination(in_place: bool, output: Path | None, path: str) -> None:
+    """Reject contradictory destination flags before any work is done."""
+    if in_place and output is not None:
+        raise ConflictingParameters("--in-place and --output exclude each other", path=path)
+    if in_place and path == "-":
+        raise ConflictingParameters("--in-place needs a file, not standard input")
+
+
+def emit(data: bytes, *, path: str, in_place: bool, output: Path | None) -> None:
+    """Write ``data`` to its destination."""
+    if in_place:
+        atomic_write(path, data)
+    elif output is not None:
+        atomic_write(output, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    sys.stderr.write(f"psops: warning: {message}\n")
+
+
+@contextmanager
+def about(path: str) -> Iterator[None]:
+    """Attach ``path`` to any psops error raised inside the block (unless it names a file already)."""
+    try:
+        yield
+    except PsopsError as exc:
+        exc.with_path(path)
+        raise

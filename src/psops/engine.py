@@ -1,0 +1,328 @@
+"""The recipes: encrypt a document, decrypt it (MAC checked by default), re-seal it after a change.
+
+One data key per file encrypts every selected leaf (see :mod:`psops.cipher`); a MAC over all leaves (SHA-512
+of their canonical plaintexts, upper-case hex, itself encrypted with ``lastmodified`` as AAD) guards the
+whole tree, so a value moved, removed, added or edited in clear text is detected. The data key is wrapped by
+every master key of every key group (:mod:`psops.keys`); with several groups it is first split with Shamir
+and each group wraps one share. Clocks and randomness are parameters so tests can pin them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from psops import shamir
+from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
+from psops.errors import (
+    DecryptError,
+    EmptyDocument,
+    KeyAttempt,
+    KeyServiceError,
+    MacMismatch,
+    NoEncryptionKey,
+    NoKeyMatched,
+    NotMine,
+    PsopsError,
+)
+from psops.keys import KNOWN_KINDS, get_service, is_supported
+from psops.keys.base import KeyStanza
+from psops.metadata import WRITE_VERSION, Metadata, mac_aad, now_rfc3339, parse_metadata, split_metadata
+from psops.selection import EncryptionRules
+from psops.tree import Comment, Document, Leaf, Mapping, Value
+
+DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
+_MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
+
+
+def _aad(path: tuple[str, ...]) -> str:
+    return ":".join(path) + ":"
+
+
+class _TreeWalker:
+    """One pass over a document that encrypts or decrypts selected leaves and hashes the MAC."""
+
+    def __init__(self, cipher: ValueCipher, rules: EncryptionRules, *, decrypting: bool) -> None:
+        self.cipher = cipher
+        self.rules = rules
+        self.decrypting = decrypting
+        self.hasher = hashlib.sha512()
+        if rules.mac_only_encrypted:
+            self.hasher.update(_MAC_ONLY_ENCRYPTED_INIT)
+        self.warnings: list[str] = []
+
+    def mac(self) -> str:
+        return self.hasher.hexdigest().upper()
+
+    def value(self, value: Value, path: tuple[str, ...], active: tuple[str, ...]) -> Value:
+        if isinstance(value, Mapping):
+            return self.mapping(value, path, active)
+        if isinstance(value, list):
+            return self.sequence(value, path, active)
+        if isinstance(value, Comment):
+            return self.comment(value, path, active)
+        return self.leaf(value, path, active)
+
+    def mapping(self, node: Mapping, path: tuple[str, ...], active: tuple[str, ...]) -> Mapping:
+        out: list[tuple[str | Comment, Value]] = []
+        pending: tuple[str, ...] = ()
+        for key, val in node.items:
+            if isinstance(key, Comment):
+                new = self.comment(key, path, active + pending + (key.text,))
+                pending = (*pending, new.text)
+                out.append((new, None))
+            else:
+                out.append((key, self.value(val, (*path, key), active + pending)))
+                pending = ()
+        return Mapping(out)
+
+    def sequence(self, node: list[Value], path: tuple[str, ...], active: tuple[str, ...]) -> list[Value]:
+        out: list[Value] = []
+        pending: tuple[str, ...] = ()
+        for val in node:
+            if self.decrypting and isinstance(val, str) and val.startswith(ENC_PREFIX) and val.endswith(
+                "type:comment]"
+            ):
+                # sops 3.11 writes encrypted comments inside lists as plain list elements: read them back.
+                val = Comment(val)
+            if isinstance(val, Comment):
+                new = self.comment(val, path, active + pending + (val.text,))
+                pending = (*pending, new.text)
+                out.append(new)
+            else:
+                out.append(self.value(val, path, active + pending))
+                pending = ()
+        return out
+
+    def comment(self, node: Comment, path: tuple[str, ...], active: tuple[str, ...]) -> Comment:
+        text = node.text
+        if self.decrypting:
+            if not text.startswith(ENC_PREFIX):
+                return node
+            try:
+                plain, _ = self.cipher.decrypt_bytes(text, _aad(path))
+            except DecryptError:
+                self.warnings.append(f"kept a comment at {_aad(path)!r} that does not decrypt, as it is")
+                return node
+            return Comment(plain.decode("utf-8", "surrogateescape"))
+        rule_active = active[:-1] if self.rules.encrypted_comment_regex else active
+        if not text or not self.rules.should_encrypt(path, rule_active):
+            return node
+        return Comment(self.cipher.encrypt_bytes(text.encode("utf-8", "surrogateescape"), "comment", _aad(path)))
+
+    def leaf(self, value: Leaf, path: tuple[str, ...], active: tuple[str, ...]) -> Value:
+        if value is None:
+            return None
+        selected = self.rules.should_encrypt(path, active)
+        if self.decrypting:
+            if selected and value != "":
+                if not isinstance(value, str) or not value.startswith(ENC_PREFIX):
+                    raise DecryptError(
+                        f"value at {_aad(path)!r} should be encrypted but is clear text",
+                        hint="the file was edited by hand; re-encrypt it from its plaintext",
+                    )
+                plain, type_tag = self.cipher.decrypt_bytes(value, _aad(path))
+                try:
+                    value = parse_plaintext(plain, type_tag)
+                except ValueError as exc:
+                    raise DecryptError(f"value at {_aad(path)!r}: {exc}") from None
+            elif self.rules.mac_only_encrypted:
+                return value
+            data, _ = canonical(value)
+            self.hasher.update(data)
+            return value
+        data, type_tag = canonical(value)
+        if selected or not self.rules.mac_only_encrypted:
+            self.hasher.update(data)
+        if selected:
+            return self.cipher.encrypt_bytes(data, type_tag, _aad(path))
+        return value
+
+
+def encrypt_tree(doc: Document, cipher: ValueCipher, rules: EncryptionRules) -> tuple[Document, str]:
+    """Encrypt the selected leaves of every branch; return the new branches and the MAC (hex)."""
+    walker = _TreeWalker(cipher, rules, decrypting=False)
+    out = [walker.mapping(branch, (), ()) for branch in doc]
+    return out, walker.mac()
+
+
+def decrypt_tree(doc: Document, cipher: ValueCipher, rules: EncryptionRules) -> tuple[Document, str, list[str]]:
+    """Decrypt every encrypted leaf; return the plain branches, the computed MAC and warnings."""
+    walker = _TreeWalker(cipher, rules, decrypting=True)
+    out = [walker.mapping(branch, (), ()) for branch in doc]
+    return out, walker.mac(), walker.warnings
+
+
+def wrap_data_key(data_key: bytes, groups: Sequence[Sequence[KeyStanza]], threshold: int = 0,
+                  *, random: Callable[[int], bytes] = os.urandom) -> list[list[KeyStanza]]:
+    """Wrap the data key (or, for several groups, one Shamir share per group) to every master key."""
+    if not groups or not any(groups):
+        raise NoEncryptionKey(
+            "no master key to encrypt with",
+            hint="pass --age or --pgp, set SOPS_AGE_RECIPIENTS, or add a creation rule to .sops-policy.yaml",
+        )
+    if any(not g for g in groups):
+        raise NoEncryptionKey("a key group has no master keys", hint="every key group needs at least one key")
+    if len(groups) == 1:
+        parts = [data_key]
+    else:
+        parts = shamir.split(data_key, len(groups), threshold or len(groups), random=random)
+    wrapped: list[list[KeyStanza]] = []
+    for part, group in zip(parts, groups, strict=True):
+        wrapped.append([get_service(stanza.kind).wrap(stanza, part) for stanza in group])
+    return wrapped
+
+
+def _order(decryption_order: Sequence[str] | None) -> list[str]:
+    order = list(decryption_order or DEFAULT_DECRYPTION_ORDER)
+    if len(set(order)) != len(order):
+        raise PsopsError("duplicate key type in the decryption order")
+    unknown = [k for k in order if k not in KNOWN_KINDS]
+    if unknown:
+        raise PsopsError(f"unknown key type {unknown[0]!r} in the decryption order",
+                         hint="use age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms")
+    return order + [k for k in KNOWN_KINDS if k not in order]
+
+
+def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = None) -> bytes:
+    """Recover the data key: the first master key that works in each group, then Shamir across groups."""
+    order = _order(decryption_order)
+    rank = {kind: i for i, kind in enumerate(order)}
+    parts: list[bytes] = []
+    attempts: list[KeyAttempt] = []
+    for gi, group in enumerate(meta.key_groups):
+        for stanza in sorted(group, key=lambda s: rank.get(s.kind, len(rank))):
+            if not is_supported(stanza.kind):
+                attempts.append(KeyAttempt(gi, stanza.kind, _describe(stanza), "psops has no service for it yet"))
+                continue
+            service = get_service(stanza.kind)
+            try:
+                parts.append(service.unwrap(stanza))
+                break
+            except NotMine as exc:
+                attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), str(exc)))
+            except KeyServiceError as exc:
+                attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), exc.message))
+    needed = meta.threshold()
+    if len(meta.key_groups) == 1:
+        if not parts:
+            raise NoKeyMatched(attempts)
+        key = parts[0]
+    else:
+        if len(parts) < needed:
+            raise NoKeyMatched(attempts, detail=f"only {len(parts)} of the {needed} key groups needed")
+        key = shamir.combine(parts)
+    if len(key) != 32:
+        raise KeyServiceError(f"the unwrapped data key has {len(key)} bytes instead of 32")
+    return key
+
+
+def _describe(stanza: KeyStanza) -> str:
+    for name in ("recipient", "fp", "arn", "resource_id", "vault_url", "key_name", "key_id"):
+        if name in stanza.fields:
+            return str(stanza.fields[name])
+    return "?"
+
+
+def make_mac(cipher: ValueCipher, mac_hex: str, lastmodified: str) -> str:
+    """Encrypt the MAC with ``lastmodified`` as AAD, as sops stores it."""
+    return cipher.encrypt_bytes(mac_hex.encode(), "str", mac_aad(lastmodified))
+
+
+def verify_mac(cipher: ValueCipher, meta: Metadata, computed: str) -> None:
+    """Raise MacMismatch unless the stored MAC decrypts and equals ``computed``."""
+    if not meta.mac:
+        raise MacMismatch(f"MAC mismatch: the file has no MAC, computed {computed}",
+                          hint="the file was damaged or edited by hand; --ignore-mac reads it anyway")
+    try:
+        parse_enc(meta.mac)
+        stored, _ = cipher.decrypt_bytes(meta.mac, mac_aad(meta.lastmodified))
+    except (DecryptError, ValueError):
+        raise MacMismatch("MAC mismatch: the stored MAC does not authenticate (lastmodified or mac altered)",
+                          hint="restore the file from version control; --ignore-mac reads it anyway") from None
+    if not hmac.compare_digest(stored.decode("ascii", "replace").upper(), computed):
+        raise MacMismatch("MAC mismatch: the file's content does not match its MAC (it was modified)",
+                          hint="restore the file from version control; --ignore-mac reads it anyway")
+
+
+@dataclass
+class Decrypted:
+    """A decrypted document with what is needed to write it back encrypted under the same data key."""
+
+    doc: Document
+    metadata: Metadata
+    cipher: ValueCipher
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_document(doc: Document) -> tuple[Document, Metadata]:
+    """Split the ``sops`` block off every branch and parse the first one."""
+    if not doc:
+        raise EmptyDocument("the file has no document")
+    blocks = [split_metadata(branch) for branch in doc]
+    return doc, parse_metadata(blocks[0])
+
+
+def decrypt_document(doc: Document, *, ignore_mac: bool = False,
+                     decryption_order: Sequence[str] | None = None) -> Decrypted:
+    """Decrypt a loaded encrypted document; checks the MAC unless ``ignore_mac``."""
+    doc, meta = open_document(doc)
+    data_key = unwrap_data_key(meta, decryption_order)
+    cipher = ValueCipher(data_key)
+    plain, computed, warnings = decrypt_tree(doc, cipher, meta.rules)
+    if ignore_mac:
+        warnings.append("the MAC was not checked (--ignore-mac): the file may have been tampered with")
+    else:
+        verify_mac(cipher, meta, computed)
+    return Decrypted(plain, meta, cipher, warnings)
+
+
+def encrypt_document(doc: Document, groups: Sequence[Sequence[KeyStanza]], *, rules: EncryptionRules,
+                     shamir_threshold: int = 0, now: datetime | None = None, default_rules: bool = True,
+                     random: Callable[[int], bytes] = os.urandom) -> tuple[Document, Metadata]:
+    """Encrypt a plaintext document under a new data key wrapped for ``groups``.
+
+    With no selection rule, SOPS' default ``unencrypted_suffix: _unencrypted`` applies unless
+    ``default_rules`` is false (the binary store encrypts its one value under no rule at all).
+    """
+    if not doc:
+        raise EmptyDocument("the file has no document")
+    if default_rules:
+        rules = rules.with_default()
+    data_key = random(32)
+    wrapped = wrap_data_key(data_key, groups, shamir_threshold, random=random)
+    meta = Metadata(key_groups=wrapped, rules=rules,
+                    shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0)
+    return seal_document(doc, meta, ValueCipher(data_key, random=random), now=now)
+
+
+def seal_document(doc: Document, meta: Metadata, cipher: ValueCipher,
+                  *, now: datetime | None = None) -> tuple[Document, Metadata]:
+    """Encrypt ``doc`` under an existing data key (unchanged values keep their ciphertext); fresh MAC."""
+    encrypted, mac_hex = encrypt_tree(doc, cipher, meta.rules)
+    lastmodified = now_rfc3339(now)
+    meta = Metadata(key_groups=meta.key_groups, rules=meta.rules, shamir_threshold=meta.shamir_threshold,
+                    lastmodified=lastmodified, mac=make_mac(cipher, mac_hex, lastmodified),
+                    version=WRITE_VERSION)
+    return encrypted, meta
+
+
+def has_metadata(doc: Document) -> bool:
+    """True when the first branch carries a ``sops`` mapping (the file is already encrypted)."""
+    return bool(doc) and isinstance(doc[0].get("sops"), Mapping)
+
+
+__all__ = [
+    "Decrypted",
+    "decrypt_document",
+    "encrypt_document",
+    "has_metadata",
+    "is_encrypted_value",
+    "seal_document",
+    "unwrap_data_key",
+    "wrap_data_key",
+]

@@ -1,0 +1,135 @@
+"""The JSON store, laid out byte for byte as sops (Go ``encoding/json`` + ``json.Indent``) writes it.
+
+Numbers load as floats, as this sops generation does (they are encrypted with ``type:float``); duplicate keys
+are kept in order; the root must be an object. Output: tab indentation (or N spaces), ``"key": value``,
+``{}``/``[]`` for empty containers, Go's HTML-safe string escapes, and a final newline.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from psops.cipher import format_time
+from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
+from psops.gofmt import format_json_float
+from psops.tree import Comment, Document, Mapping, Value
+
+_ESCAPES = {
+    '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
+    "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
+}
+
+
+def go_json_string(text: str) -> str:
+    """Quote a string as Go's json.Marshal does (HTML-safe, raw UTF-8 for other non-ASCII)."""
+    out = ['"']
+    for ch in text:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        elif "\udc80" <= ch <= "\udcff":  # undecodable byte kept by surrogateescape: Go writes U+FFFD
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"invalid JSON number {name}")
+
+
+class JsonStore:
+    """Reads and writes JSON files (and, with the same layout, the binary store's envelope)."""
+
+    name = "json"
+
+    def __init__(self, indent: int = -1) -> None:
+        self.indent = "\t" if indent < 0 else " " * indent
+
+    def load(self, data: bytes) -> Document:
+        """Parse a JSON object into one branch."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CannotReadInput(f"invalid UTF-8 at byte {exc.start}") from None
+        if not text.strip():
+            raise EmptyDocument("the file is empty", hint="a JSON file needs at least {}")
+        decoder = json.JSONDecoder(object_pairs_hook=lambda pairs: Mapping(list(pairs)),
+                                   parse_int=float, parse_constant=_reject_constant)
+        try:
+            root = decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            raise CannotReadInput(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except ValueError as exc:
+            raise CannotReadInput(f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise CannotReadInput("JSON nesting is too deep") from None
+        if not isinstance(root, Mapping):
+            raise CannotReadInput(f"the JSON root must be an object, not {type(root).__name__}")
+        return [root]
+
+    def dump(self, doc: Document) -> bytes:
+        """Serialize the single branch the way sops does."""
+        if len(doc) != 1:
+            raise CannotDumpTree("JSON files hold exactly one document", hint="use YAML output for multi-document streams")
+        out: list[str] = []
+        self._value(doc[0], 0, out)
+        out.append("\n")
+        return "".join(out).encode("utf-8", "surrogateescape")
+
+    def _value(self, value: Value, depth: int, out: list[str]) -> None:
+        if isinstance(value, Mapping):
+            items = [(k, v) for k, v in value.items if isinstance(k, str)]
+            if not items:
+                out.append("{}")
+                return
+            out.append("{")
+            inner = "\n" + self.indent * (depth + 1)
+            for i, (k, v) in enumerate(items):
+                out.append(inner if i == 0 else "," + inner)
+                out.append(go_json_string(k))
+                out.append(": ")
+                self._value(v, depth + 1, out)
+            out.append("\n" + self.indent * depth + "}")
+        elif isinstance(value, list):
+            elems = [v for v in value if not isinstance(v, Comment)]
+            if not elems:
+                out.append("[]")
+                return
+            out.append("[")
+            inner = "\n" + self.indent * (depth + 1)
+            for i, v in enumerate(elems):
+                out.append(inner if i == 0 else "," + inner)
+                self._value(v, depth + 1, out)
+            out.append("\n" + self.indent * depth + "]")
+        else:
+            out.append(self._scalar(value))
+
+    @staticmethod
+    def _scalar(value: Value) -> str:
+        if value is None:
+            return "null"
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            try:
+                return format_json_float(value)
+            except ValueError:
+                raise CannotDumpTree(f"json: unsupported value {value!r}") from None
+        if isinstance(value, str):
+            return go_json_string(value)
+        if isinstance(value, datetime):
+            return go_json_string(format_time(value))
+        if isinstance(value, bytes):
+            return go_json_string(value.decode("utf-8", "surrogateescape"))
+        if isinstance(value, Comment):
+            return go_json_string(value.text)
+        raise CannotDumpTree(f"cannot write a {type(value).__name__} to JSON")

@@ -1,0 +1,226 @@
+"""The ``sops`` metadata block <-> :class:`Metadata` records.
+
+The block names the master keys that wrap the file's data key (flat lists for one key group, ``key_groups``
+for several, split with Shamir), the selection rule, ``lastmodified``, the encrypted ``mac`` and ``version``.
+Readers accept any field order, ``null``/``[]``/absent key lists, and old layouts; the writer emits SOPS 3.11's
+struct order so files look as if ``sops`` wrote them. Stanzas of key kinds psops cannot use are kept verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from psops.cipher import parse_time
+from psops.errors import CannotReadInput, MetadataNotFound
+from psops.keys import KNOWN_KINDS
+from psops.keys.base import KeyStanza
+from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
+from psops.tree import Comment, Document, Mapping, Value
+
+SOPS_KEY = "sops"
+# The version psops writes: a real SOPS semver (sops refuses non-semver versions and treats < 3.3.0 files
+# with a legacy KMS recovery routine).
+WRITE_VERSION = "3.11.0"
+
+_GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+_ALWAYS_IN_GROUP = ("hc_vault", "age")
+_TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+_SEMVER_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass
+class Metadata:
+    """The parsed ``sops`` block of one file."""
+
+    key_groups: list[list[KeyStanza]]
+    rules: EncryptionRules = field(default_factory=EncryptionRules)
+    shamir_threshold: int = 0
+    lastmodified: str = ""
+    mac: str = ""
+    version: str = WRITE_VERSION
+
+    def threshold(self) -> int:
+        """The number of groups needed to recover the data key (1 for a single group)."""
+        if len(self.key_groups) <= 1:
+            return 1
+        return self.shamir_threshold or len(self.key_groups)
+
+
+def now_rfc3339(now: datetime | None = None) -> str:
+    """Current UTC time at whole seconds with ``Z``, as sops writes ``lastmodified`` and ``created_at``."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def mac_aad(lastmodified: str) -> str:
+    """The AAD of the MAC: ``lastmodified`` re-formatted as Go RFC 3339 (fraction dropped, Z for UTC)."""
+    ts = parse_time(lastmodified)
+    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    offset = ts.utcoffset()
+    if not offset:
+        return text + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _plain(value: Value) -> object:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items if not isinstance(k, Comment)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value if not isinstance(v, Comment)]
+    if isinstance(value, datetime):
+        from psops.cipher import format_time
+
+        return format_time(value)
+    return value
+
+
+def _stanzas(kind: str, raw: object, where: str) -> list[KeyStanza]:
+    if raw is None or raw == "":
+        return []
+    if not isinstance(raw, list):
+        raise CannotReadInput(f"metadata field {where}{kind} must be a list")
+    out: list[KeyStanza] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise CannotReadInput(f"metadata entry in {where}{kind} must be a mapping")
+        created = entry.get("created_at")
+        if created is not None:
+            try:
+                parse_time(str(created))
+            except ValueError:
+                raise CannotReadInput(f"metadata {where}{kind}: created_at {created!r} is not RFC 3339") from None
+        out.append(KeyStanza(kind, dict(entry)))
+    return out
+
+
+def _group(raw: dict[str, object], where: str) -> list[KeyStanza]:
+    group: list[KeyStanza] = []
+    for kind in KNOWN_KINDS:
+        group.extend(_stanzas(kind, raw.get(kind), where))
+    return group
+
+
+def split_metadata(branch: Mapping) -> Mapping | None:
+    """Remove the ``sops`` item from a branch and return it (None when the branch has none)."""
+    i = branch.index(SOPS_KEY)
+    if i < 0:
+        return None
+    value = branch.items.pop(i)[1]
+    if not isinstance(value, Mapping):
+        raise CannotReadInput("the top-level 'sops' key is not a mapping")
+    return value
+
+
+def parse_metadata(block: Mapping | None) -> Metadata:
+    """Read a ``sops`` block; raises MetadataNotFound / CannotReadInput."""
+    if block is None:
+        raise MetadataNotFound("sops metadata not found: the file is not encrypted",
+                               hint="encrypt it first with 'psops encrypt'")
+    raw = _plain(block)
+    assert isinstance(raw, dict)
+    version = raw.get("version")
+    version = "" if version is None else str(version)
+    if not version:
+        raise CannotReadInput("sops metadata has no version", hint="the file is damaged")
+    if not (_SEMVER_RE.match(version) or version.startswith("1.")):
+        raise CannotReadInput(f"sops metadata version {version!r} is not a semantic version")
+    flat = _group(raw, "")
+    groups: list[list[KeyStanza]]
+    if flat:
+        groups = [flat]
+    else:
+        raw_groups = raw.get("key_groups") or []
+        if not isinstance(raw_groups, list):
+            raise CannotReadInput("metadata field key_groups must be a list")
+        groups = []
+        for i, g in enumerate(raw_groups):
+            if not isinstance(g, dict):
+                raise CannotReadInput("metadata key_groups entries must be mappings")
+            groups.append(_group(g, f"key_groups[{i}]."))
+    if not any(groups):
+        raise CannotReadInput("no keys found in the file's sops metadata")
+    try:
+        rules = rules_from_mapping(raw)
+    except Exception as exc:
+        raise CannotReadInput(f"invalid rules in sops metadata: {exc}") from None
+    threshold = raw.get("shamir_threshold") or 0
+    if isinstance(threshold, str):
+        threshold = int(float(threshold))
+    if not isinstance(threshold, int | float):
+        raise CannotReadInput("metadata field shamir_threshold must be a number")
+    lastmodified = str(raw.get("lastmodified") or "")
+    return Metadata(
+        key_groups=groups,
+        rules=rules,
+        shamir_threshold=int(threshold),
+        lastmodified=lastmodified,
+        mac=str(raw.get("mac") or ""),
+        version=version,
+    )
+
+
+def _stanza_mapping(stanza: KeyStanza) -> Mapping:
+    items: list[tuple[str | Comment, Value]] = []
+    for k, v in stanza.fields.items():
+        if isinstance(v, dict):
+            items.append((k, Mapping([(str(ck), str(cv)) for ck, cv in sorted(v.items())])))
+        else:
+            items.append((k, v))  # type: ignore[arg-type]
+    return Mapping(items)  # type: ignore[arg-type]
+
+
+def _kind_list(group: list[KeyStanza], kind: str) -> list[Value]:
+    return [_stanza_mapping(s) for s in group if s.kind == kind]
+
+
+def build_metadata(meta: Metadata, *, empty_list_as_null: bool = False) -> Mapping:
+    """Lay out a ``sops`` block in SOPS 3.11's field order.
+
+    An empty ``hc_vault``/``age`` list inside ``key_groups`` is written as ``[]`` (YAML) or, with
+    ``empty_list_as_null``, as null (JSON), as sops writes them.
+    """
+    out = Mapping()
+    single = len(meta.key_groups) == 1
+    if not single:
+        out.items.append(("shamir_threshold", meta.threshold()))
+        groups: list[Value] = []
+        for group in meta.key_groups:
+            g = Mapping()
+            for kind in _GROUP_ORDER:
+                entries = _kind_list(group, kind)
+                if entries:
+                    g.items.append((kind, entries))
+                elif kind in _ALWAYS_IN_GROUP:
+                    g.items.append((kind, None if empty_list_as_null else []))
+            groups.append(g)
+        out.items.append(("key_groups", groups))
+    else:
+        for kind in _TOP_BEFORE_LASTMODIFIED:
+            entries = _kind_list(meta.key_groups[0], kind)
+            if entries:
+                out.items.append((kind, entries))
+    out.items.append(("lastmodified", meta.lastmodified))
+    out.items.append(("mac", meta.mac))
+    if single:
+        entries = _kind_list(meta.key_groups[0], "pgp")
+        if entries:
+            out.items.append(("pgp", entries))
+    for name in RULE_NAMES:
+        value = getattr(meta.rules, name)
+        if value:
+            out.items.append((name, value))
+    if meta.rules.mac_only_encrypted:
+        out.items.append(("mac_only_encrypted", True))
+    out.items.append(("version", meta.version))
+    return out
+
+
+def attach_metadata(doc: Document, block: Mapping) -> None:
+    """Append the ``sops`` block as the last item of every branch (as sops does for YAML streams)."""
+    for branch in doc:
+        branch.items.append((SOPS_KEY, block))
