@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job on a local age key, no cloud account: make a key, encrypt a file, change it, decrypt it.
+# Runs in a throwaway folder with its own key file; nothing outside it is touched.
+set -euo pipefail
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export XDG_CONFIG_HOME="$work/config" SOPS_DISABLE_VERSION_CHECK=1
+cd "$work"
+
+recipient=$(psops keygen | sed -n 's/^Public key: //p')
+cat > .sops-policy.yaml <<POLICY
+creation_rules:
+  - path_regex: \.enc\.(yaml|json)$
+    age: $recipient
+POLICY
+
+cat > app.enc.yaml <<'YAML'
+# database settings
+db:
+    user: app
+    password: s3cr3t
+port: 5432
+description_unencrypted: readable by anyone
+YAML
+
+psops encrypt -i app.enc.yaml
+echo "--- encrypted file (values are ciphertext, keys readable):"
+cat app.enc.yaml
+
+# edit: decrypt to memory, change a value, encrypt again in place
+psops decrypt app.enc.yaml | sed 's/s3cr3t/n3w-s3cr3t/' | psops encrypt --input-type yaml --filename-override app.enc.yaml - > app.new.yaml
+mv app.new.yaml app.enc.yaml
+
+echo "--- decrypted:"
+psops decrypt app.enc.yaml
+echo "--- one value:"
+psops decrypt --extract '["db"]["password"]' app.enc.yaml
+echo
