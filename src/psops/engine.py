@@ -260,11 +260,12 @@ class Decrypted:
 
 
 def open_document(doc: Document) -> tuple[Document, Metadata]:
-    """Split the ``sops`` block off every branch and parse the first one."""
+    """Return the branches without their ``sops`` items (the input is not changed) and the parsed metadata."""
     if not doc:
         raise EmptyDocument("the file has no document")
-    blocks = [split_metadata(branch) for branch in doc]
-    return doc, parse_metadata(blocks[0])
+    branches = [Mapping(list(branch.items)) for branch in doc]
+    blocks = [split_metadata(branch) for branch in branches]
+    return branches, parse_metadata(blocks[0])
 
 
 def decrypt_document(doc: Document, *, ignore_mac: bool = False,

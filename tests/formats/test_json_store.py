@@ -1,0 +1,65 @@
+"""The JSON store: parsing rules and Go encoding/json layout."""
+
+from __future__ import annotations
+
+import pytest
+
+from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
+from psops.formats.json_store import JsonStore, go_json_string
+from psops.tree import Mapping, to_plain
+
+
+def test_layout_matches_go_indent() -> None:
+    store = JsonStore()
+    doc = store.load(b'{"a": 1, "b": [1.5, "x", {}], "c": {}, "d": [], "e": null, "f": true}')
+    assert store.dump(doc) == (
+        b'{\n\t"a": 1,\n\t"b": [\n\t\t1.5,\n\t\t"x",\n\t\t{}\n\t],\n\t"c": {},\n\t"d": [],\n\t"e": null,\n\t"f": true\n}\n'
+    )
+
+
+def test_space_indent_and_zero_indent() -> None:
+    doc = JsonStore().load(b'{"a": {"b": 1}}')
+    assert JsonStore(indent=2).dump(doc) == b'{\n  "a": {\n    "b": 1\n  }\n}\n'
+    assert JsonStore(indent=0).dump(doc) == b'{\n"a": {\n"b": 1\n}\n}\n'
+
+
+def test_numbers_load_as_floats_like_this_sops() -> None:
+    doc = JsonStore().load(b'{"n": 42, "f": 1e21}')
+    assert doc[0].get("n") == 42.0 and isinstance(doc[0].get("n"), float)
+
+
+def test_duplicate_keys_are_kept_in_order() -> None:
+    doc = JsonStore().load(b'{"a": 1, "a": 2}')
+    assert doc[0].items == [("a", 1.0), ("a", 2.0)]
+
+
+def test_go_string_escapes() -> None:
+    assert go_json_string('héllo <&> "q" \\ \n\u2028\x01') == '"héllo \\u003c\\u0026\\u003e \\"q\\" \\\\ \\n\\u2028\\u0001"'
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [(b"[1, 2]", "root must be an object"), (b'{"a": }', "line 1, column 7"), (b"{\n\"a\": NaN}", "NaN"),
+     (b"\xff\xfe", "UTF-8")],
+)
+def test_bad_input_is_a_clean_error(data: bytes, needle: str) -> None:
+    with pytest.raises(CannotReadInput) as err:
+        JsonStore().load(data)
+    assert needle in str(err.value)
+
+
+def test_empty_input() -> None:
+    with pytest.raises(EmptyDocument):
+        JsonStore().load(b"  \n")
+
+
+def test_nan_cannot_be_written() -> None:
+    with pytest.raises(CannotDumpTree):
+        JsonStore().dump([Mapping([("x", float("nan"))])])
+
+
+def test_roundtrip_plain_data() -> None:
+    data = b'{\n\t"k": "v",\n\t"n": [\n\t\t1,\n\t\t2.5\n\t]\n}\n'
+    doc = JsonStore().load(data)
+    assert to_plain(doc[0]) == {"k": "v", "n": [1.0, 2.5]}
+    assert JsonStore().dump(doc) == data

@@ -1,0 +1,137 @@
+"""The ENC value codec: SOPS' known-answer vector, canonical plaintexts, AAD binding, the IV stash."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from psops.cipher import ValueCipher, canonical, format_time, parse_enc, parse_plaintext, parse_time
+from psops.errors import DecryptError, EncryptError
+from psops.tree import Comment
+
+# From sops' aes/cipher_test.go (spec 2.6): key is 32 x "f", AAD "bar:", plaintext "foo".
+KAT_KEY = b"f" * 32
+KAT_VALUE = "ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]"
+
+
+def test_known_answer_vector_decrypts() -> None:
+    assert ValueCipher(KAT_KEY).decrypt(KAT_VALUE, "bar:") == "foo"
+
+
+def test_known_answer_vector_fails_with_other_aad() -> None:
+    with pytest.raises(DecryptError) as err:
+        ValueCipher(KAT_KEY).decrypt(KAT_VALUE, "")
+    assert err.value.exit_code == 25
+    assert "foo" not in str(err.value)
+
+
+def test_known_answer_vector_reencrypts_identically_through_the_stash() -> None:
+    cipher = ValueCipher(KAT_KEY)
+    assert cipher.decrypt(KAT_VALUE, "bar:") == "foo"
+    assert cipher.encrypt("foo", "bar:") == KAT_VALUE
+
+
+def test_changed_value_gets_a_fresh_iv() -> None:
+    cipher = ValueCipher(KAT_KEY)
+    cipher.decrypt(KAT_VALUE, "bar:")
+    other = cipher.encrypt("fop", "bar:")
+    assert parse_enc(other)[1] != parse_enc(KAT_VALUE)[1]
+
+
+def test_encrypted_value_layout() -> None:
+    enc = ValueCipher(b"k" * 32).encrypt("hello", "a:b:")
+    data, iv, tag, type_tag = parse_enc(enc)
+    assert len(iv) == 32 and len(tag) == 16 and len(data) == len(b"hello") and type_tag == "str"
+    assert enc.startswith("ENC[AES256_GCM,data:") and enc.endswith(",type:str]")
+    assert base64.b64encode(iv).decode() in enc
+
+
+@pytest.mark.parametrize(
+    ("value", "plain", "tag"),
+    [
+        ("héllo", "héllo".encode(), "str"),
+        (True, b"True", "bool"),
+        (False, b"False", "bool"),
+        (42, b"42", "int"),
+        (-7, b"-7", "int"),
+        (3.14, b"3.14", "float"),
+        (1.0, b"1", "float"),
+        (1e3, b"1000", "float"),
+        (1e-7, b"0.0000001", "float"),
+        (1e300, b"1" + b"0" * 300, "float"),
+        (12345678901234567000.0, b"12345678901234567000", "float"),
+        (-0.0, b"-0", "float"),
+        (float("inf"), b"+Inf", "float"),
+        (float("-inf"), b"-Inf", "float"),
+        (float("nan"), b"NaN", "float"),
+        (datetime(2024, 1, 2, tzinfo=timezone.utc), b"2024-01-02T00:00:00Z", "time"),
+        (datetime(2001, 12, 14, 21, 59, 43, 100000, tzinfo=timezone(timedelta(hours=-5))),
+         b"2001-12-14T21:59:43.1-05:00", "time"),
+        (Comment(" top comment"), b" top comment", "comment"),
+    ],
+)
+def test_canonical_plaintext_matches_go(value: object, plain: bytes, tag: str) -> None:
+    assert canonical(value) == (plain, tag)  # type: ignore[arg-type]
+
+
+def test_int_outside_int64_is_refused() -> None:
+    with pytest.raises(EncryptError):
+        canonical(2**63)
+
+
+@pytest.mark.parametrize("text", ["1", "t", "T", "TRUE", "true", "True"])
+def test_go_bool_spellings_true(text: str) -> None:
+    assert parse_plaintext(text.encode(), "bool") is True
+
+
+@pytest.mark.parametrize("text", ["0", "f", "F", "FALSE", "false", "False"])
+def test_go_bool_spellings_false(text: str) -> None:
+    assert parse_plaintext(text.encode(), "bool") is False
+
+
+@pytest.mark.parametrize("text", ["1_000", " 7", "0x10", "1.0", ""])
+def test_int_plaintext_is_strict(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_plaintext(text.encode(), "int")
+
+
+def test_int_plaintext_with_leading_zeros_parses_like_atoi() -> None:
+    assert parse_plaintext(b"007", "int") == 7
+    assert canonical(7)[0] == b"7"
+
+
+def test_time_roundtrip_and_zone() -> None:
+    ts = parse_time("2006-01-02T15:04:05+07:06")
+    assert format_time(ts) == "2006-01-02T15:04:05+07:06"
+    with pytest.raises(ValueError):
+        parse_time("2006-01-02 15:04:05")
+
+
+def test_empty_string_is_not_encrypted() -> None:
+    assert ValueCipher(b"k" * 32).encrypt("", "a:") == ""
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ENC[AES256_GCM,data:,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]",
+        "ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z0==,type:str]",
+        "ENC[AES256_GCM,data:oYy,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]",
+        "ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==]",
+        "ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]x",
+    ],
+)
+def test_malformed_enc_strings_are_clean_errors(bad: str) -> None:
+    with pytest.raises(DecryptError) as err:
+        ValueCipher(KAT_KEY).decrypt(bad, "bar:")
+    assert "corrupt" in err.value.message
+
+
+def test_flipped_tag_bit_fails_authentication() -> None:
+    data, iv, tag, _ = parse_enc(KAT_VALUE)
+    bad_tag = bytes([tag[0] ^ 1]) + tag[1:]
+    forged = KAT_VALUE.replace(base64.b64encode(tag).decode(), base64.b64encode(bad_tag).decode())
+    with pytest.raises(DecryptError, match="failed authentication"):
+        ValueCipher(KAT_KEY).decrypt(forged, "bar:")
