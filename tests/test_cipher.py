@@ -130,7 +130,7 @@ def test_malformed_enc_strings_are_clean_errors(bad: str) -> None:
 
 
 def test_flipped_tag_bit_fails_authentication() -> None:
-    data, iv, tag, _ = parse_enc(KAT_VALUE)
+    _data, _iv, tag, _ = parse_enc(KAT_VALUE)
     bad_tag = bytes([tag[0] ^ 1]) + tag[1:]
     forged = KAT_VALUE.replace(base64.b64encode(tag).decode(), base64.b64encode(bad_tag).decode())
     with pytest.raises(DecryptError, match="failed authentication"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import AgeKey
 
+from conftest import AgeKey
 from psops.cipher import is_encrypted_value
 from psops.engine import decrypt_document, encrypt_document, seal_document
 from psops.errors import DecryptError, MacMismatch, NoEncryptionKey, NoKeyMatched

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyrage
 import pytest
-from conftest import AgeKey
 
+from conftest import AgeKey
 from psops.errors import KeyServiceError, NotMine, PsopsError
 from psops.keys.age import AgeService, default_key_file
 from psops.keys.base import KeyStanza
