@@ -171,7 +171,7 @@ def _stanza_mapping(stanza: KeyStanza) -> Mapping:
             items.append((k, Mapping([(str(ck), str(cv)) for ck, cv in sorted(v.items())])))
         else:
             items.append((k, v))  # type: ignore[arg-type]
-    return Mapping(items)  # type: ignore[arg-type]
+    return Mapping(items)
 
 
 def _kind_list(group: list[KeyStanza], kind: str) -> list[Value]:

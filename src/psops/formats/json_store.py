@@ -75,7 +75,8 @@ class JsonStore:
     def dump(self, doc: Document) -> bytes:
         """Serialize the single branch the way sops does."""
         if len(doc) != 1:
-            raise CannotDumpTree("JSON files hold exactly one document", hint="use YAML output for multi-document streams")
+            raise CannotDumpTree("JSON files hold exactly one document",
+                                 hint="use YAML output for multi-document streams")
         out: list[str] = []
         self._value(doc[0], 0, out)
         out.append("\n")
