@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from psops.engine import decrypt_document, encrypt_document, has_metadata
+from psops.engine import Decrypted, decrypt_document, encrypt_document, has_metadata, seal_document
 from psops.errors import AlreadyEncrypted, CannotDumpTree, NoEncryptionKey, PsopsError
 from psops.formats import StoreSettings, format_for, get_store
 from psops.keys.base import KeyStanza
@@ -74,6 +74,24 @@ def decrypt_bytes(data: bytes, *, input_format: str, output_format: str, ignore_
     return DecryptResult(render_value(value, output_format, settings), result.warnings)
 
 
+def open_encrypted(data: bytes, *, input_format: str, ignore_mac: bool = False,
+                   decryption_order: Sequence[str] | None = None,
+                   settings: StoreSettings | None = None) -> Decrypted:
+    """Load and decrypt an encrypted file, keeping what is needed to write it back (key, IV stash, metadata)."""
+    doc = load_encrypted(data, input_format, settings)
+    return decrypt_document(doc, ignore_mac=ignore_mac, decryption_order=decryption_order)
+
+
+def reseal(opened: Decrypted, new_doc: Document, *, output_format: str,
+           settings: StoreSettings | None = None) -> bytes:
+    """Encrypt ``new_doc`` with the opened file's data key and master keys; unchanged values keep their
+    ciphertext, so a one-value change is a one-line diff. Fresh MAC and ``lastmodified``."""
+    encrypted, meta = seal_document(new_doc, opened.metadata, opened.cipher)
+    out_fmt = "json" if output_format == "binary" else output_format
+    attach_metadata(encrypted, build_metadata(meta, empty_list_as_null=out_fmt == "json"))
+    return get_store(output_format, settings).dump(encrypted)
+
+
 def render_value(value: Value, output_format: str, settings: StoreSettings | None = None) -> bytes:
     """Render an extracted value as sops does: strings raw, other values in the output format."""
     if isinstance(value, str):
@@ -128,4 +146,12 @@ def require_keys(groups: list[list[KeyStanza]], path: str) -> list[list[KeyStanz
     return groups
 
 
-__all__ = ["DecryptResult", "EncryptPlan", "decrypt_bytes", "encrypt_bytes", "file_status"]
+__all__ = [
+    "DecryptResult",
+    "EncryptPlan",
+    "decrypt_bytes",
+    "encrypt_bytes",
+    "file_status",
+    "open_encrypted",
+    "reseal",
+]
