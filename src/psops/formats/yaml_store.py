@@ -1,0 +1,1285 @@
+"""The YAML store: bytes <-> :mod:`psops.tree` exactly as sops (go-yaml v3) reads and writes them.
+
+Reading uses ruamel.yaml's pure-Python scanner and parser for the structure (events with marks) and applies
+go-yaml v3's scalar resolver (spec 8.1: ``017`` is octal, ``yes`` is a string, three timestamp layouts, no
+sexagesimal numbers). Comments are not taken from ruamel's comment model; they are found in the gaps between
+tokens and placed the way go-yaml v3 attaches them (head, line and foot comments, including its foot-comment
+split on dedent and block-end repositioning) followed by sops' flattening into comment pseudo-items:
+
+* a line comment (``k: v # c``) becomes an item placed *before* its key or list element;
+* head comments come before the item they precede; foot comments after the item they follow, at the level
+  go-yaml gives them.
+
+Writing is a small emitter reproducing go-yaml v3's block layout with ``indent`` (default 4): sequences
+indented under their key, first key of a mapping in a sequence on the dash line, ``{}``/``[]`` for empty
+collections, literal blocks for multi-line strings, double quotes for strings that would resolve to another
+type, no line wrapping, ``---`` between documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import math
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml import events as ev
+from ruamel.yaml import tokens as tk
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scanner import Scanner
+
+from psops.errors import CannotReadInput, EmptyDocument
+from psops.tree import Comment, Document, Mapping, Value
+
+__all__ = ["YamlStore", "format_float", "format_time", "resolve_plain"]
+
+_STR = "str"
+_INT = "int"
+_FLOAT = "float"
+_BOOL = "bool"
+_NULL = "null"
+_TIME = "timestamp"
+_MERGE = "merge"
+_UINT = "uint"  # an integer in uint64 range above int64: sops cannot store it
+
+# ---------------------------------------------------------------------------------------------------------
+# Scalar resolution (go-yaml v3 resolve.go)
+# ---------------------------------------------------------------------------------------------------------
+
+_MAP: dict[str, tuple[str, Any]] = {}
+for _spellings, _tag, _val in (
+    (("true", "True", "TRUE"), _BOOL, True),
+    (("false", "False", "FALSE"), _BOOL, False),
+    (("", "~", "null", "Null", "NULL"), _NULL, None),
+    ((".nan", ".NaN", ".NAN"), _FLOAT, math.nan),
+    ((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), _FLOAT, math.inf),
+    (("-.inf", "-.Inf", "-.INF"), _FLOAT, -math.inf),
+    (("<<",), _MERGE, "<<"),
+):
+    for _s in _spellings:
+        _MAP[_s] = (_tag, _val)
+
+_HINT_MAP = frozenset("yYnNtTfFoO~<")
+_HINT_NUM = frozenset("+-0123456789")
+_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+_YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)")
+_INT_BASES = {"x": 16, "X": 16, "b": 2, "B": 2, "o": 8, "O": 8}
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:(?:([Tt])|( ))([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,]([0-9]+))?(Z|[-+][0-9]{2}:[0-9]{2})?)?"
+)
+_OLD_BOOL = frozenset(
+    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
+)
+_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
+
+
+def _parse_go_int(s: str) -> int | None:
+    """strconv.ParseInt(s, 0, 64) without range check; None if not syntactically an integer."""
+    m = _GO_INT.fullmatch(s)
+    if m is None:
+        return None
+    sign, body = m.groups()
+    if len(body) > 1 and body[0] == "0":
+        base = _INT_BASES.get(body[1], 8)
+        digits = body[2:] if base != 8 or body[1] in "oO" else body[1:]
+        n = int(digits, base) if digits else 0
+    else:
+        n = int(body)
+    return -n if sign == "-" else n
+
+
+def _parse_timestamp(s: str) -> datetime | None:
+    """go-yaml's parseTimestamp: the three time.Parse layouts of spec 8.1."""
+    m = _TIMESTAMP.fullmatch(s)
+    if m is None:
+        return None
+    year, month, day, tee, space, hh, mi, ss, frac, zone = m.groups()
+    if tee is None and space is None:
+        tz: timezone = timezone.utc
+        try:
+            return datetime(int(year), int(month), int(day), tzinfo=tz)
+        except ValueError:
+            return None
+    if tee is not None and zone is None:
+        return None  # the T layouts need a zone
+    if space is not None and zone is not None:
+        return None  # the space layout takes no zone
+    if zone is None or zone == "Z":
+        tz = timezone.utc
+    else:
+        zh, zm = int(zone[1:3]), int(zone[4:6])
+        if zh > 24 or zm > 60:
+            return None
+        off = timedelta(hours=zh, minutes=zm)
+        if off >= timedelta(hours=24):
+            return None
+        tz = timezone(-off if zone[0] == "-" else off)
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime(int(year), int(month), int(day), int(hh), int(mi), int(ss), micro, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def resolve_plain(s: str) -> tuple[str, Any]:
+    """Resolve an untagged plain scalar as go-yaml v3 does: ``(tag, value)`` with tag str/int/float/...
+
+    ``uint`` is returned for integers in (int64 max, uint64 max]; the caller decides whether that is an error.
+    """
+    if not s:
+        return _NULL, None
+    c = s[0]
+    if c in _HINT_MAP:
+        return _MAP.get(s, (_STR, s))
+    if c == ".":
+        hit = _MAP.get(s)
+        if hit is not None:
+            return hit
+        if _DOT_FLOAT.fullmatch(s):
+            f = float(s)
+            if not math.isinf(f):
+                return _FLOAT, f
+        return _STR, s
+    if c not in _HINT_NUM:
+        return _STR, s
+    hit = _MAP.get(s)
+    if hit is not None:
+        return hit
+    if c.isdigit():
+        t = _parse_timestamp(s)
+        if t is not None:
+            return _TIME, t
+    plain = s.replace("_", "") if "_" in s else s
+    n = _parse_go_int(plain)
+    if n is not None:
+        if _INT64_MIN <= n <= _INT64_MAX:
+            return _INT, n
+        if 0 <= n <= _UINT64_MAX and plain[0] != "+":
+            return _UINT, n
+    if _YAML_FLOAT.fullmatch(plain):
+        f = float(plain)
+        if not math.isinf(f):
+            return _FLOAT, f
+    return _STR, s
+
+
+def _plain_is_string(s: str) -> bool:
+    """go-yaml stringv: may this string be written without quotes (it resolves back to a string)."""
+    return resolve_plain(s)[0] == _STR and s not in _OLD_BOOL and not _BASE60.fullmatch(s)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Value formatting (Go strconv / time)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def format_float(x: float) -> str:
+    """Format like go-yaml: ``strconv.FormatFloat(x, 'g', -1, 64)`` plus ``.inf``/``-.inf``/``.nan``."""
+    if math.isnan(x):
+        return ".nan"
+    if math.isinf(x):
+        return ".inf" if x > 0 else "-.inf"
+    if x == 0:
+        return "-0" if math.copysign(1.0, x) < 0 else "0"
+    sign, digits_t, exp = Decimal(repr(x)).as_tuple()
+    assert isinstance(exp, int)
+    digits = "".join(map(str, digits_t)).rstrip("0") or "0"
+    # the value is 0.d1d2d3... * 10**dp
+    dp = len(digits_t) + exp
+    neg = "-" if sign else ""
+    e = dp - 1
+    if e < -4 or e >= 6:  # shortest 'g': %e when the exponent is < -4 or >= 6 (eprec is 6)
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{neg}{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
+    if dp <= 0:
+        return f"{neg}0.{'0' * -dp}{digits}"
+    if dp >= len(digits):
+        return f"{neg}{digits}{'0' * (dp - len(digits))}"
+    return f"{neg}{digits[:dp]}.{digits[dp:]}"
+
+
+def format_time(t: datetime) -> str:
+    """Go ``time.Format(time.RFC3339Nano)``: fraction zeros trimmed, ``Z`` for a zero offset."""
+    off = t.utcoffset()
+    base = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    if t.microsecond:
+        base += "." + f"{t.microsecond:06d}".rstrip("0")
+    if off is None or off == timedelta(0):
+        return base + "Z"
+    total = int(off.total_seconds()) // 60
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{base}{sign}{total // 60:02d}:{total % 60:02d}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Emitter (go-yaml v3 layout)
+# ---------------------------------------------------------------------------------------------------------
+
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*")
+
+
+def _is_printable(o: int) -> bool:
+    return (
+        o == 0x0A
+        or 0x20 <= o <= 0x7E
+        or 0xA0 <= o <= 0xD7FF
+        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+    )
+
+
+_BREAKS = frozenset("\r\n\x85\u2028\u2029")
+
+
+@dataclass(slots=True)
+class _Analysis:
+    multiline: bool
+    block_plain: bool
+    single: bool
+    block: bool
+
+
+def _analyze(value: str) -> _Analysis:
+    """Port of go-yaml's yaml_emitter_analyze_scalar (block context only)."""
+    if not value:
+        return _Analysis(False, True, True, False)
+    block_ind = False
+    line_breaks = special = tabs = False
+    leading_space = leading_break = trailing_space = trailing_break = False
+    break_space = space_break = False
+    prev_space = prev_break = False
+    if value.startswith(("---", "...")):
+        block_ind = True
+    preceded_ws = True
+    n = len(value)
+    for i, ch in enumerate(value):
+        followed_ws = i + 1 >= n or value[i + 1] in " \t\r\n\x85\u2028\u2029"
+        if i == 0:
+            if ch in "#,[]{}&*!|>'\"%@`":
+                block_ind = True
+            elif ch in "?:":
+                if followed_ws:
+                    block_ind = True
+            elif ch == "-" and followed_ws:
+                block_ind = True
+        elif ch == ":":
+            if followed_ws:
+                block_ind = True
+        elif ch == "#" and preceded_ws:
+            block_ind = True
+        o = ord(ch)
+        if ch == "\t":
+            tabs = True
+        elif not _is_printable(o):
+            special = True
+        if ch == " ":
+            if i == 0:
+                leading_space = True
+            if i == n - 1:
+                trailing_space = True
+            if prev_break:
+                break_space = True
+            prev_space, prev_break = True, False
+        elif ch in _BREAKS:
+            line_breaks = True
+            if i == 0:
+                leading_break = True
+            if i == n - 1:
+                trailing_break = True
+            if prev_space:
+                space_break = True
+            prev_space, prev_break = False, True
+        else:
+            prev_space = prev_break = False
+        preceded_ws = ch in " \t\r\n\x85\u2028\u2029"
+    block_plain = single = block = True
+    if leading_space or leading_break or trailing_space or trailing_break:
+        block_plain = False
+    if trailing_space:
+        block = False
+    if break_space:
+        block_plain = single = False
+    if space_break or tabs or special:
+        block_plain = single = False
+    if space_break or special:
+        block = False
+    if line_breaks:
+        block_plain = False
+    if block_ind:
+        block_plain = False
+    return _Analysis(line_breaks, block_plain, single, block)
+
+
+_ESCAPES = {
+    0x00: "\\0",
+    0x07: "\\a",
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0B: "\\v",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x1B: "\\e",
+    0x22: '\\"',
+    0x5C: "\\\\",
+    0x85: "\\N",
+    0x2028: "\\L",
+    0x2029: "\\P",
+}
+
+
+def _double_quoted(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if o in _ESCAPES:
+            out.append(_ESCAPES[o])
+        elif _is_printable(o):
+            out.append(ch)
+        elif o <= 0xFF:
+            out.append(f"\\x{o:02X}")
+        elif o <= 0xFFFF:
+            out.append(f"\\u{o:04X}")
+        else:
+            out.append(f"\\U{o:08X}")
+    out.append('"')
+    return "".join(out)
+
+
+_LITERAL = "|"
+_PLAIN = ""
+_SINGLE = "'"
+_DOUBLE = '"'
+
+
+def _string_style(s: str, key: bool) -> str:
+    """The scalar style go-yaml (via sops' Node.Encode round trip) gives the string ``s``."""
+    if _SAFE_PLAIN.fullmatch(s) and ": " not in s and " #" not in s and _plain_is_string(s):
+        return _PLAIN
+    if "\n" in s:
+        if key:
+            return _DOUBLE
+        return _LITERAL if _analyze(s).block else _DOUBLE
+    if not _plain_is_string(s):
+        return _DOUBLE
+    a = _analyze(s)
+    if a.block_plain:
+        return _PLAIN
+    return _SINGLE if a.single else _DOUBLE
+
+
+class _Emitter:
+    def __init__(self, indent: int) -> None:
+        self.w = indent
+        self.out: list[str] = []
+
+    def nested(self, indent: int) -> int:
+        """go-yaml increase_indent outside a sequence item: round up to the next multiple of the indent."""
+        return self.w * ((indent + self.w) // self.w)
+
+    def scalar_text(self, v: Value, key: bool = False) -> tuple[str, str]:
+        """Return (style, text) for a leaf; style "|" means a literal block whose body is ``text``."""
+        if v is None:
+            return _PLAIN, "null"
+        if v is True:
+            return _PLAIN, "true"
+        if v is False:
+            return _PLAIN, "false"
+        if isinstance(v, int):
+            return _PLAIN, str(v)
+        if isinstance(v, float):
+            return _PLAIN, format_float(v)
+        if isinstance(v, datetime):
+            if v.tzinfo is None:
+                v = v.replace(tzinfo=timezone.utc)
+            return _PLAIN, format_time(v)
+        if isinstance(v, bytes):
+            raw = v
+            try:
+                v = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                b64 = base64.b64encode(raw).decode("ascii")
+                if len(b64) > 70:
+                    return _LITERAL, "!!binary" + "\n".join(b64[i : i + 70] for i in range(0, len(b64), 70))
+                return _PLAIN, "!!binary " + b64
+        if isinstance(v, Comment):
+            v = v.text
+        if not isinstance(v, str):
+            raise TypeError(f"cannot write a value of type {type(v).__name__} as YAML")
+        style = _string_style(v, key)
+        if style == _PLAIN:
+            return _PLAIN, v
+        if style == _SINGLE:
+            return _SINGLE, "'" + v.replace("'", "''") + "'"
+        if style == _DOUBLE:
+            return _DOUBLE, _double_quoted(v)
+        return _LITERAL, v
+
+    def literal(self, prefix: str, body: str, indent: int) -> None:
+        """Write ``prefix`` + a literal block header, then ``body`` at ``indent``."""
+        tag = ""
+        if body.startswith("!!binary"):
+            tag, body = "!!binary ", body[len("!!binary") :] + "\n"
+        hint = ""
+        if body[:1] in (" ", "\n"):
+            hint = str(self.w)
+        if not body.endswith("\n"):
+            chomp = "-"
+        elif len(body) == 1 or body[-2] == "\n":
+            chomp = "+"
+        else:
+            chomp = ""
+        self.out.append(f"{prefix}{tag}|{hint}{chomp}\n")
+        pad = " " * indent
+        lines = body.split("\n")
+        if body.endswith("\n"):
+            lines.pop()
+        self.out.extend(f"{pad}{line}\n" if line else "\n" for line in lines)
+
+    def comment(self, text: str, indent: int) -> None:
+        self.out.append(f"{' ' * indent}#{text}\n")
+
+    def mapping(self, m: Mapping, indent: int, first_prefix: str | None) -> None:
+        """Emit a non-empty block mapping whose keys sit at ``indent``.
+
+        ``first_prefix`` is the text already on the line for the first key (a sequence dash), or None.
+        """
+        pad = " " * indent
+        prefix = first_prefix
+        for k, v in m.items:
+            if isinstance(k, Comment):
+                self.comment(k.text, indent)
+                continue
+            kstyle, ktext = self.scalar_text(k, key=True)
+            if kstyle == _LITERAL:
+                ktext = _double_quoted(k)
+            if ktext == "<<":
+                ktext = "!!merge <<"
+            line = (prefix if prefix is not None else pad) + ktext + ":"
+            prefix = None
+            self.value(line, v, indent)
+
+    def value(self, line: str, v: Value, indent: int) -> None:
+        """Emit the value of a mapping key whose line so far is ``line``; keys are at ``indent``."""
+        if isinstance(v, Mapping):
+            if not _has_keys(v):
+                self.out.append(line + " {}\n")
+                self._orphan_comments(v.items, self.nested(indent))
+                return
+            self.out.append(line + "\n")
+            self.mapping(v, self.nested(indent), None)
+        elif isinstance(v, list):
+            if not _has_elements(v):
+                self.out.append(line + " []\n")
+                self._orphan_comments(v, self.nested(indent))
+                return
+            self.out.append(line + "\n")
+            self.sequence(v, self.nested(indent), None)
+        else:
+            style, text = self.scalar_text(v)
+            if style == _LITERAL:
+                self.literal(line + " ", text, self.nested(indent))
+            else:
+                self.out.append(f"{line} {text}\n")
+
+    def _orphan_comments(self, items: list[Any], indent: int) -> None:
+        for it in items:
+            c = it[0] if isinstance(it, tuple) else it
+            if isinstance(c, Comment):
+                self.comment(c.text, indent)
+
+    def sequence(self, seq: list[Value], indent: int, first_prefix: str | None) -> None:
+        """Emit a non-empty block sequence with dashes at ``indent``."""
+        pad = " " * indent
+        prefix = first_prefix
+        # comments after the last element are a foot comment of that element
+        last_idx = max((i for i, v in enumerate(seq) if not isinstance(v, Comment)), default=-1)
+        for i, v in enumerate(seq):
+            if isinstance(v, Comment):
+                if i > last_idx:
+                    lv = seq[last_idx]
+                    deep = (isinstance(lv, Mapping) and _has_keys(lv)) or (
+                        isinstance(lv, list) and _has_elements(lv)
+                    )
+                    self.comment(v.text, indent + 2 if deep else indent)
+                else:
+                    self.comment(v.text, indent)
+                continue
+            dash = (prefix if prefix is not None else pad) + "-"
+            prefix = None
+            if isinstance(v, Mapping):
+                if not _has_keys(v):
+                    for c, _ in v.items:
+                        if isinstance(c, Comment):
+                            self.comment(c.text, indent)
+                    self.out.append(dash + " {}\n")
+                    continue
+                lead = 0
+                while isinstance(v.items[lead][0], Comment):
+                    c = v.items[lead][0]
+                    assert isinstance(c, Comment)
+                    self.comment(c.text, indent)
+                    lead += 1
+                self.mapping(Mapping(v.items[lead:]), indent + 2, dash + " ")
+            elif isinstance(v, list):
+                if not _has_elements(v):
+                    for el in v:
+                        if isinstance(el, Comment):
+                            self.comment(el.text, indent)
+                    self.out.append(dash + " []\n")
+                    continue
+                lead = 0
+                while isinstance(v[lead], Comment):
+                    el = v[lead]
+                    assert isinstance(el, Comment)
+                    self.comment(el.text, indent)
+                    lead += 1
+                self.sequence(v[lead:], indent + 2, dash + " ")
+            else:
+                style, text = self.scalar_text(v)
+                if style == _LITERAL:
+                    self.literal(dash + " ", text, indent + 2)
+                else:
+                    self.out.append(f"{dash} {text}\n")
+
+    def document(self, m: Mapping) -> None:
+        if not _has_keys(m):
+            self._orphan_comments(m.items, 0)
+            self.out.append("{}\n")
+            return
+        self.mapping(m, 0, None)
+
+
+def _has_keys(m: Mapping) -> bool:
+    return any(isinstance(k, str) for k, _ in m.items)
+
+
+def _has_elements(seq: list[Value]) -> bool:
+    return any(not isinstance(v, Comment) for v in seq)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loader
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _RecordingScanner(Scanner):
+    """ruamel's scanner, keeping every token handed to the parser (for comment placement)."""
+
+    taken: list[Any]
+
+    def get_token(self) -> Any:
+        t = super().get_token()
+        if t is not None:
+            try:
+                self.taken.append(t)
+            except AttributeError:
+                self.taken = [t]
+        return t
+
+
+# slot kinds of a placed comment
+_BEFORE = 0
+_AFTER = 1
+
+
+@dataclass(slots=True)
+class _Role:
+    """Where a node sits: as key/value of item ``pos`` of a mapping, or element ``pos`` of a list."""
+
+    container: Any  # Mapping or list
+    pos: int
+    kind: str  # "key", "value", "elem", "root"
+    node: Any = None  # the Mapping/list this event opened, if any
+    flow: bool = False
+
+
+@dataclass(slots=True)
+class _Frame:
+    kind: str  # "map" or "seq"
+    obj: Any
+    role: _Role
+    col: int
+    flow: bool
+    indentless: bool
+    start: int
+    anchor: str | None
+    key: str | None = None  # pending mapping key
+    key_mark: Any = None
+    expect_key: bool = True
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _CRec:
+    """A comment block as go-yaml's scanner records it."""
+
+    kind: str  # "foot" or "head"
+    lines: list[tuple[int, str]]  # (source index of '#', text)
+    token_mark: int  # -1 means: the prior token
+    start: int
+    start_col1: int
+    end: int
+    scan_mark: int
+
+
+_NL = re.compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
+_HASH = re.compile(r"(?:^|(?<=[ \t]))#", re.M)
+
+
+class _Loader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.docs: list[Mapping] = []
+        self.anchors: dict[str, Any] = {}
+        # per non-END event start index: the outermost role starting there
+        self.starts: list[int] = []
+        self.start_roles: list[_Role] = []
+        # END events of block collections, keyed by start index: [(frame)]
+        self.block_ends: dict[int, list[_Frame]] = {}
+        self.flow_spans: list[tuple[int, int, _Role]] = []
+        self.scalar_roles: dict[int, _Role] = {}
+        self.doc_roots: list[tuple[int, Mapping]] = []
+        self.inserts: dict[int, list[tuple[int, int, int, str]]] = {}
+        self.containers: dict[int, Any] = {}
+        self.line_starts: list[int] = []
+
+    # -- errors ---------------------------------------------------------------------------------------
+    def pos(self, index: int) -> tuple[int, int]:
+        if not self.line_starts:
+            self.line_starts = [0] + [m.end() for m in _NL.finditer(self.text)]
+        line = bisect_right(self.line_starts, index) - 1
+        return line + 1, index - self.line_starts[line] + 1
+
+    def fail(self, mark: Any, msg: str) -> CannotReadInput:
+        if mark is None:
+            return CannotReadInput(f"Error unmarshaling input YAML: yaml: {msg}")
+        line, col = mark.line + 1, mark.column + 1
+        return CannotReadInput(f"Error unmarshaling input YAML: yaml: line {line}, column {col}: {msg}")
+
+    # -- parse ----------------------------------------------------------------------------------------
+    def run(self) -> Document:
+        y = YAML(typ="safe", pure=True)
+        y.Scanner = _RecordingScanner
+        evs: list[Any] = []
+        try:
+            for e in y.parse(self.text):
+                evs.append(e)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise self.fail(mark, problem) from None
+        except YAMLError as exc:
+            raise CannotReadInput(f"Error unmarshaling input YAML: yaml: {exc}") from None
+        scanner = y.scanner
+        tokens: list[Any] = scanner.taken if isinstance(scanner, _RecordingScanner) else []
+        self.build(evs)
+        if not self.docs:
+            raise CannotReadInput("Error unmarshalling file: EOF")
+        if "#" in self.text:
+            self.place_comments(tokens)
+            self.apply_inserts()
+        return self.docs
+
+    def build(self, evs: list[Any]) -> None:
+        stack: list[_Frame] = []
+        doc_root: Mapping | None = None
+        root_value: Any = None
+        for e in evs:
+            cls = type(e)
+            if cls is ev.ScalarEvent or cls is ev.AliasEvent:
+                if cls is ev.AliasEvent:
+                    if e.anchor not in self.anchors:
+                        raise self.fail(e.start_mark, f"unknown anchor '{e.anchor}' referenced")
+                    val = self.anchors[e.anchor]
+                    if val is _IN_PROGRESS:
+                        raise self.fail(e.start_mark, f"anchor '{e.anchor}' value contains itself")
+                    val = copy.deepcopy(val)
+                else:
+                    val = self.scalar(e)
+                    if e.anchor:
+                        self.anchors[e.anchor] = val
+                if not stack:
+                    root_value = ("scalar", e, val)
+                    continue
+                top = stack[-1]
+                role = self.add(top, e, val)
+                self.note_start(e.start_mark.index, role)
+                if e.style in ("|", ">"):
+                    self.scalar_roles[e.start_mark.index] = role
+            elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+                is_map = cls is ev.MappingStartEvent
+                obj: Any = Mapping() if is_map else []
+                flow = bool(e.flow_style)
+                col = e.start_mark.column
+                if not stack:
+                    if not is_map:
+                        raise CannotReadInput(
+                            "Error unmarshalling file: yaml: unmarshal errors:\n"
+                            "  cannot unmarshal !!seq into map[string]interface {}"
+                        )
+                    doc_root = obj
+                    role = _Role(obj, 0, "root", obj, flow)
+                    indentless = False
+                else:
+                    top = stack[-1]
+                    role = self.add(top, e, obj)
+                    role.node = obj
+                    role.flow = flow
+                    indentless = (
+                        not is_map
+                        and not flow
+                        and top.kind == "map"
+                        and not top.flow
+                        and col == top.col
+                    )
+                if e.anchor:
+                    self.anchors[e.anchor] = _IN_PROGRESS
+                self.note_start(e.start_mark.index, role)
+                stack.append(
+                    _Frame("map" if is_map else "seq", obj, role, col, flow, indentless,
+                           e.start_mark.index, e.anchor)
+                )
+            elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
+                fr = stack.pop()
+                if fr.anchor:
+                    self.anchors[fr.anchor] = fr.obj
+                if fr.flow:
+                    if not stack or not stack[-1].flow:
+                        self.flow_spans.append((fr.start, e.end_mark.index, fr.role))
+                elif not fr.indentless:
+                    self.block_ends.setdefault(e.start_mark.index, []).append(fr)
+                if not stack:
+                    root_value = ("coll", e, fr.obj)
+            elif cls is ev.DocumentStartEvent:
+                doc_root = None
+                root_value = None
+                self.anchors = {}
+            elif cls is ev.DocumentEndEvent:
+                if doc_root is None:
+                    doc_root = Mapping()
+                    if root_value is not None and root_value[0] == "scalar":
+                        _, se, sval = root_value
+                        if sval is not None:
+                            tag = _short_tag(se, sval)
+                            raise CannotReadInput(
+                                "Error unmarshalling file: yaml: unmarshal errors:\n"
+                                f"  line {se.start_mark.line + 1}: cannot unmarshal {tag} `{se.value}` "
+                                "into map[string]interface {}"
+                            )
+                self.docs.append(doc_root)
+                self.doc_roots.append((e.start_mark.index, doc_root))
+                self.containers[id(doc_root)] = doc_root
+
+    def note_start(self, index: int, role: _Role) -> None:
+        if self.starts and self.starts[-1] == index:
+            return
+        self.starts.append(index)
+        self.start_roles.append(role)
+
+    def add(self, top: _Frame, e: Any, val: Any) -> _Role:
+        """Attach a node to the open collection ``top``; return its role."""
+        if top.kind == "seq":
+            top.obj.append(val)
+            return _Role(top.obj, len(top.obj) - 1, "elem")
+        m: Mapping = top.obj
+        if top.expect_key:
+            if isinstance(val, (Mapping, list)):
+                raise self.fail(e.start_mark, "invalid map key: a mapping or sequence cannot be a key")
+            if not isinstance(val, str):
+                raise self.fail(
+                    e.start_mark, f"Tree contains a non-string key (type {_go_type(val)})"
+                )
+            if val in top.seen:
+                raise self.fail(
+                    e.start_mark, f'mapping key "{val}" already defined at line {top.seen[val]}'
+                )
+            top.seen[val] = e.start_mark.line + 1
+            top.key = val
+            top.expect_key = False
+            m.items.append((val, None))
+            return _Role(m, len(m.items) - 1, "key")
+        top.expect_key = True
+        idx = len(m.items) - 1
+        m.items[idx] = (m.items[idx][0], val)
+        return _Role(m, idx, "value")
+
+    def scalar(self, e: Any) -> Any:
+        value: str = e.value
+        tag = e.tag
+        if tag is None or tag == "!":
+            if e.style is None and tag is None:
+                rtag, val = resolve_plain(value)
+                if rtag == _UINT:
+                    raise self.fail(e.start_mark, f"Cannot walk value, unknown type: uint64 ({value})")
+                return val
+            return value
+        short = tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else None
+        if short is None or short == "str":
+            return value
+        if short == "binary":
+            try:
+                raw = base64.b64decode("".join(value.split()), validate=True)
+            except ValueError:
+                raise self.fail(e.start_mark, "!!binary value contains invalid base64 data") from None
+            return raw.decode("utf-8", "surrogateescape")
+        rtag, val = resolve_plain(value)
+        if short == "timestamp" and rtag == _STR:
+            t = _parse_timestamp(value)
+            if t is not None:
+                return t
+        if short == "float" and rtag == _INT:
+            return float(val)
+        if short == rtag or (short == "merge" and rtag == _MERGE):
+            return val
+        if short in ("map", "seq", "omap", "set"):
+            return value
+        shown = "str" if rtag in (_MERGE, _UINT) else rtag
+        raise self.fail(e.start_mark, f"cannot decode !!{shown} `{value}` as a !!{short}")
+
+    # -- comments -------------------------------------------------------------------------------------
+    def place_comments(self, tokens: list[Any]) -> None:
+        text = self.text
+        # non-zero-width tokens: (start, end, token)
+        solid: list[tuple[int, int, Any]] = []
+        indents: list[int] = []  # indent (block column) in force after each solid token
+        istack: list[int] = []
+        flow = 0
+        flows: list[int] = []
+        for t in tokens:
+            s, e_ = t.start_mark.index, t.end_mark.index
+            tt = type(t)
+            if tt is tk.BlockMappingStartToken or tt is tk.BlockSequenceStartToken:
+                istack.append(t.start_mark.column)
+            elif tt is tk.BlockEndToken:
+                if istack:
+                    istack.pop()
+            elif tt is tk.FlowSequenceStartToken or tt is tk.FlowMappingStartToken:
+                flow += 1
+            elif tt is tk.FlowSequenceEndToken or tt is tk.FlowMappingEndToken:
+                flow -= 1
+            if e_ > s or tt is tk.StreamEndToken:
+                solid.append((s, e_, t))
+                indents.append(istack[-1] if istack else -1)
+                flows.append(flow)
+        solid_starts = [s for s, _, _ in solid]
+        # find comment '#' positions outside tokens
+        gaps: dict[int, list[int]] = {}
+        for m in _HASH.finditer(text):
+            p = m.start()
+            k = bisect_right(solid_starts, p) - 1
+            if k >= 0:
+                s, e_, t = solid[k]
+                if p < e_:
+                    # inside a token: only a block scalar's header line holds a comment
+                    if type(t) is tk.ScalarToken and t.style in ("|", ">"):
+                        nl = _NL.search(text, s)
+                        if nl is None or p < nl.start():
+                            self.line_comment(p, self.scalar_roles.get(s), None)
+                    continue
+            gaps.setdefault(k, []).append(p)
+        for k, hashes in gaps.items():
+            self.gap(k, hashes, solid, indents, flows)
+
+    def comment_text(self, p: int) -> tuple[str, int]:
+        """The text after '#' at ``p`` (to the line break) and the index of that break."""
+        m = _NL.search(self.text, p)
+        end = m.start() if m else len(self.text)
+        return self.text[p + 1 : end], end
+
+    def gap(
+        self,
+        k: int,
+        hashes: list[int],
+        solid: list[tuple[int, int, Any]],
+        indents: list[int],
+        flows: list[int],
+    ) -> None:
+        text = self.text
+        prev = solid[k] if k >= 0 else None
+        nxt = solid[k + 1] if k + 1 < len(solid) else None
+        gap_start = prev[1] if prev else 0
+        prev_tok = prev[2] if prev else None
+        if k >= 0 and flows[k] > 0:
+            for p in hashes:
+                self.line_comment(p, self.flow_owner(prev[0] if prev else p), None)
+            return
+        prev_type = type(prev_tok)
+        # a line comment: same line as the previous token
+        if prev is not None and prev_type not in (
+            tk.BlockEntryToken,
+            tk.DocumentStartToken,
+            tk.StreamStartToken,
+            tk.DirectiveToken,
+        ):
+            first = hashes[0]
+            if _NL.search(text, gap_start, first) is None and not (
+                prev_type is tk.ScalarToken and getattr(prev_tok, "style", None) in ("|", ">")
+            ):
+                self.line_comment(first, self.owner_of(prev, prev_tok), prev_tok)
+                hashes = hashes[1:]
+                if not hashes:
+                    return
+        next_indent = max(indents[k], 0) if k >= 0 else 0
+        newlines = len(_NL.findall(text, gap_start, hashes[0]))
+        recs = self.scan_comments(hashes, gap_start, prev, prev_type, next_indent, newlines, nxt)
+        if not recs:
+            return
+        # go-yaml unroll_indent: where each closing block's BLOCK_END sits among the comments
+        n_start = nxt[0] if nxt else len(text)
+        closing = list(self.block_ends.get(n_start, []))
+        if nxt is not None and type(nxt[2]) in (tk.DocumentStartToken, tk.DocumentEndToken):
+            pass
+        ends: list[tuple[int, _Frame]] = []
+        block_mark = gap_start - 1
+        for fr in closing:
+            stop = block_mark
+            for r in reversed(recs):
+                if r.end < stop:
+                    break
+                if r.start_col1 == fr.col + 1:
+                    block_mark = r.start
+                stop = r.scan_mark
+            ends.append((block_mark, fr))
+        queue = list(recs)
+        for r in list(queue):
+            if r.token_mark == -1:
+                self.after_prior(r, prev, prev_tok)
+                queue.remove(r)
+            else:
+                break
+        for mark, fr in ends:
+            while queue and mark >= queue[0].token_mark:
+                r = queue[0]
+                if r.kind == "head":
+                    break
+                self.at_block_end(r, fr)
+                queue.pop(0)
+        for r in queue:
+            self.at_next(r, n_start, nxt)
+
+    def scan_comments(
+        self,
+        hashes: list[int],
+        gap_start: int,
+        prev: tuple[int, int, Any] | None,
+        prev_type: Any,
+        next_indent: int,
+        newlines: int,
+        nxt: tuple[int, int, Any] | None,
+    ) -> list[_CRec]:
+        """Port of go-yaml v3 yaml_parser_scan_comments over one gap of comment lines."""
+        text = self.text
+        recs: list[_CRec] = []
+        token_mark = -1
+        scan_mark = gap_start
+        first_empty = newlines <= 1
+        recent_empty = False
+        first_line, first_col = self.pos(hashes[0])
+        prev_line = self.pos(gap_start)[0] if prev is not None else 0
+        foot_line = -1
+        if prev is not None and prev_line - 1 > 0:
+            foot_line = first_line - newlines + 1
+            if newlines == 0 and first_col - 1 > 1:
+                foot_line += 1
+        is_value = prev_type is tk.ValueToken
+        cur: list[tuple[int, str]] = []
+        start = start_col = start_line = 0
+        n_start = nxt[0] if nxt else len(text)
+        # walk the lines from the first '#' to the next token
+        p = hashes[0]
+        hash_set = set(hashes)
+        while True:
+            # p is at a non-blank char of a line (a '#', or the next token), or at a break / end
+            if p >= n_start or p >= len(text):
+                # the next token, or the end of input
+                if nxt is None or type(nxt[2]) is tk.StreamEndToken or p >= len(text):
+                    if not recent_empty and cur and first_empty and (
+                        (start_line == foot_line and not is_value) or start_col - 1 < next_indent
+                    ):
+                        tm = start if start_col - 1 < next_indent else token_mark
+                        recs.append(_CRec("foot", cur, tm, start, start_col, p, scan_mark))
+                        cur = []
+                    break
+                col1 = self.pos(p)[1]
+                if cur and col1 - 1 < next_indent and col1 != start_col:
+                    recs.append(_CRec("foot", cur, token_mark, start, start_col, p, scan_mark))
+                    scan_mark = token_mark = p
+                    cur = []
+                break
+            ch = text[p]
+            if ch in "\r\n\x85\u2028\u2029":
+                if not recent_empty and cur and first_empty and (
+                    (start_line == foot_line and not is_value) or start_col - 1 < next_indent
+                ):
+                    tm = start if start_col - 1 < next_indent else token_mark
+                    recs.append(_CRec("foot", cur, tm, start, start_col, p, scan_mark))
+                    scan_mark = token_mark = p
+                    cur = []
+                first_empty = False
+                recent_empty = True
+                p += 2 if text.startswith("\r\n", p) else 1
+                while p < len(text) and text[p] in " \t":
+                    p += 1
+                continue
+            if ch != "#" or p not in hash_set:
+                # unexpected content inside a gap: stop
+                break
+            line, col1 = self.pos(p)
+            if cur and col1 - 1 < next_indent and col1 != start_col:
+                recs.append(_CRec("foot", cur, token_mark, start, start_col, p, scan_mark))
+                scan_mark = token_mark = p
+                cur = []
+            if not cur:
+                start, start_col, start_line = p, col1, line
+            recent_empty = False
+            body, brk = self.comment_text(p)
+            cur.append((p, body))
+            # skip this line's break (go-yaml's peek++ quirk) and the next line's indentation
+            p = brk
+            if p < len(text):
+                p += 2 if text.startswith("\r\n", p) else 1
+            while p < len(text) and text[p] in " \t":
+                p += 1
+        if cur:
+            recs.append(_CRec("head", cur, start, start, start_col, p - 1, scan_mark))
+        return recs
+
+    # -- placement ------------------------------------------------------------------------------------
+    def insert(self, container: Any, slot: int, rec_lines: list[tuple[int, str]]) -> None:
+        lst = self.inserts.setdefault(id(container), [])
+        self.containers[id(container)] = container
+        for p, body in rec_lines:
+            lst.append((slot, p, len(lst), body))
+
+    def size(self, container: Any) -> int:
+        return len(container.items) if isinstance(container, Mapping) else len(container)
+
+    def before(self, role: _Role | None, lines: list[tuple[int, str]]) -> None:
+        if role is None:
+            self.at_root_end(lines)
+            return
+        if role.kind == "root":
+            self.insert(role.container, 0, lines)
+        else:
+            self.insert(role.container, role.pos, lines)
+
+    def after(self, role: _Role | None, lines: list[tuple[int, str]]) -> None:
+        if role is None:
+            self.at_root_end(lines)
+            return
+        if role.kind == "root":
+            self.insert(role.container, self.size(role.container), lines)
+        else:
+            self.insert(role.container, role.pos + 1, lines)
+
+    def at_root_end(self, lines: list[tuple[int, str]]) -> None:
+        if not self.doc_roots:
+            return
+        p = lines[0][0]
+        i = max(bisect_right([s for s, _ in self.doc_roots], p) - 1, 0)
+        # the document containing p: first root whose end is at or after p
+        for s, root in self.doc_roots:
+            if s >= p:
+                self.insert(root, self.size(root), lines)
+                return
+        root = self.doc_roots[min(i, len(self.doc_roots) - 1)][1]
+        self.insert(root, self.size(root), lines)
+
+    def role_at(self, index: int) -> _Role | None:
+        """The outermost node starting at or after ``index``."""
+        i = bisect_left(self.starts, index)
+        return self.start_roles[i] if i < len(self.starts) else None
+
+    def flow_owner(self, index: int) -> _Role | None:
+        for s, e_, role in self.flow_spans:
+            if s <= index <= e_:
+                return role
+        return self.role_at(index)
+
+    def owner_of(self, prev: tuple[int, int, Any], tok: Any) -> _Role | None:
+        """The node whose line a comment after token ``tok`` belongs to."""
+        s = prev[0]
+        if type(tok) is tk.ValueToken:
+            # `key: # c` - the key of the item before this ':'
+            i = bisect_right(self.starts, s) - 1
+            while i >= 0 and self.start_roles[i].kind not in ("key",):
+                i -= 1
+            return self.start_roles[i] if i >= 0 else None
+        for fs, fe, role in self.flow_spans:
+            if fs <= s <= fe:
+                return role
+        i = bisect_right(self.starts, s) - 1
+        return self.start_roles[i] if i >= 0 else None
+
+    def line_comment(self, p: int, role: _Role | None, tok: Any) -> None:
+        body, _ = self.comment_text(p)
+        lines = [(p, body)]
+        if role is None:
+            self.at_root_end(lines)
+        elif role.node is not None and role.kind == "value":
+            # a line comment on a collection value opens that collection (sops nodeToTreeValue)
+            self.insert(role.node, 0, lines)
+        elif role.kind == "root":
+            self.insert(role.container, 0, lines)
+        else:
+            self.before(role, lines)
+
+    def after_prior(self, r: _CRec, prev: tuple[int, int, Any] | None, tok: Any) -> None:
+        if prev is None or type(tok) in (tk.StreamStartToken, tk.DocumentStartToken, tk.BlockEntryToken):
+            self.at_next(r, prev[1] if prev else 0, None)
+            return
+        role = self.owner_of(prev, tok)
+        if role is not None and role.kind == "key":
+            role = _Role(role.container, role.pos, "value")
+        self.after(role, r.lines)
+
+    def at_block_end(self, r: _CRec, fr: _Frame) -> None:
+        if fr.kind == "map":
+            self.insert(fr.obj, len(fr.obj.items), r.lines)
+        else:
+            self.after(fr.role, r.lines)
+
+    def at_next(self, r: _CRec, n_start: int, nxt: tuple[int, int, Any] | None) -> None:
+        if nxt is not None and type(nxt[2]) in (
+            tk.StreamEndToken,
+            tk.DocumentStartToken,
+            tk.DocumentEndToken,
+        ):
+            role = None
+            if type(nxt[2]) is tk.DocumentStartToken:
+                # comments before `---`: the end of the previous document (or the start of the first)
+                for s, root in self.doc_roots:
+                    if s >= r.start:
+                        self.insert(root, self.size(root), r.lines)
+                        return
+            self.at_root_end(r.lines) if role is None else None
+            return
+        role = self.role_at(n_start)
+        if role is None:
+            self.at_root_end(r.lines)
+            return
+        if role.node is not None and role.kind == "value":
+            self.insert(role.node, 0, r.lines)
+        elif role.kind == "value":
+            self.before(_Role(role.container, role.pos, "key"), r.lines)
+        else:
+            self.before(role, r.lines)
+
+    def apply_inserts(self) -> None:
+        for cid, ins in self.inserts.items():
+            container = self.containers[cid]
+            ins.sort()
+            if isinstance(container, Mapping):
+                items = container.items
+                out: list[Any] = []
+                j = 0
+                for i in range(len(items) + 1):
+                    while j < len(ins) and ins[j][0] <= i:
+                        out.append((Comment(ins[j][3]), None))
+                        j += 1
+                    if i < len(items):
+                        out.append(items[i])
+                container.items = out
+            else:
+                outl: list[Any] = []
+                j = 0
+                n = len(container)
+                for i in range(n + 1):
+                    while j < len(ins) and ins[j][0] <= i:
+                        outl.append(Comment(ins[j][3]))
+                        j += 1
+                    if i < n:
+                        outl.append(container[i])
+                container[:] = outl
+
+
+_IN_PROGRESS = object()
+
+
+def _go_type(v: Any) -> str:
+    if v is None:
+        return "<nil>"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float64"
+    if isinstance(v, datetime):
+        return "time.Time"
+    return type(v).__name__
+
+
+def _short_tag(e: Any, v: Any) -> str:
+    if isinstance(v, bool):
+        return "!!bool"
+    if isinstance(v, int):
+        return "!!int"
+    if isinstance(v, float):
+        return "!!float"
+    if isinstance(v, datetime):
+        return "!!timestamp"
+    return "!!str"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The store
+# ---------------------------------------------------------------------------------------------------------
+
+
+class YamlStore:
+    """YAML files as sops 3.x reads and writes them (go-yaml v3 semantics and layout)."""
+
+    name = "yaml"
+
+    def __init__(self, indent: int = 4) -> None:
+        """Create a store writing block collections with ``indent`` spaces (sops' default is 4)."""
+        if indent < 1:
+            raise ValueError("indent must be positive")
+        self.indent = indent
+
+    def load(self, data: bytes) -> Document:
+        """Parse a YAML stream into one branch per document; raise CannotReadInput on bad input."""
+        if not data:
+            raise EmptyDocument("File cannot be completely empty, it must contain at least one document")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = data[: exc.start]
+            line = before.count(b"\n") + 1
+            col = exc.start - (before.rfind(b"\n") + 1) + 1
+            raise CannotReadInput(
+                f"Error unmarshaling input YAML: yaml: line {line}, column {col}: invalid UTF-8 byte sequence",
+                hint="the file must be UTF-8 text",
+            ) from None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        try:
+            return _Loader(text).run()
+        except (CannotReadInput, EmptyDocument):
+            raise
+        except RecursionError:
+            raise CannotReadInput("Error unmarshaling input YAML: document nested too deeply") from None
+        except Exception as exc:  # any parser failure must surface as a read error
+            raise CannotReadInput(f"Error unmarshaling input YAML: {exc}") from None
+
+    def dump(self, doc: Document) -> bytes:
+        """Serialize branches the way sops (go-yaml v3, SetIndent(indent)) lays YAML out."""
+        em = _Emitter(self.indent)
+        for i, branch in enumerate(doc):
+            if i:
+                em.out.append("---\n")
+            em.document(branch)
+        return "".join(em.out).encode("utf-8", "surrogateescape")
