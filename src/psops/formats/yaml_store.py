@@ -341,10 +341,13 @@ _ESCAPES = {
 
 def _double_quoted(s: str) -> str:
     out = ['"']
+    escape_all = s.startswith("\ufeff")  # go-yaml escapes everything after a leading BOM
     for ch in s:
         o = ord(ch)
         if o in _ESCAPES:
             out.append(_ESCAPES[o])
+        elif escape_all:
+            out.append(f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}" if o <= 0xFFFF else f"\\U{o:08X}")
         elif _is_printable(o):
             out.append(ch)
         elif o <= 0xFF:
@@ -365,7 +368,13 @@ _DOUBLE = '"'
 
 def _string_style(s: str, key: bool) -> str:
     """The scalar style go-yaml (via sops' Node.Encode round trip) gives the string ``s``."""
-    if _SAFE_PLAIN.fullmatch(s) and ": " not in s and " #" not in s and _plain_is_string(s):
+    if (
+        _SAFE_PLAIN.fullmatch(s)
+        and ": " not in s
+        and " #" not in s
+        and not s.startswith("...")
+        and _plain_is_string(s)
+    ):
         return _PLAIN
     if "\n" in s:
         if key:
@@ -417,6 +426,8 @@ class _Emitter:
             v = v.text
         if not isinstance(v, str):
             raise TypeError(f"cannot write a value of type {type(v).__name__} as YAML")
+        if v == "<<":
+            return _PLAIN, "!!merge <<"
         style = _string_style(v, key)
         if style == _PLAIN:
             return _PLAIN, v
@@ -461,14 +472,29 @@ class _Emitter:
             if isinstance(k, Comment):
                 self.comment(k.text, indent)
                 continue
-            kstyle, ktext = self.scalar_text(k, key=True)
-            if kstyle == _LITERAL:
-                ktext = _double_quoted(k)
-            if ktext == "<<":
-                ktext = "!!merge <<"
-            line = (prefix if prefix is not None else pad) + ktext + ":"
+            lead = prefix if prefix is not None else pad
             prefix = None
-            self.value(line, v, indent)
+            if "\n" in k or len(k.encode("utf-8", "surrogateescape")) > 128:
+                self.complex_key(lead, k, v, indent)
+                continue
+            _, ktext = self.scalar_text(k, key=True)
+            self.value(lead + ktext + ":", v, indent)
+
+    def complex_key(self, lead: str, k: str, v: Value, indent: int) -> None:
+        """A key go-yaml cannot write as a simple key (multi-line or over 128 bytes): ``? key`` / ``: value``."""
+        style, ktext = self.scalar_text(k)
+        if style == _LITERAL:
+            self.literal(lead + "? ", ktext, self.nested(indent))
+        else:
+            self.out.append(f"{lead}? {ktext}\n")
+        pad = " " * indent
+        inner = self.nested(indent)
+        if isinstance(v, Mapping) and _has_keys(v):
+            self.mapping(v, inner, pad + ":" + " " * (inner - indent - 1))
+        elif isinstance(v, list) and _has_elements(v):
+            self.sequence(v, inner, pad + ":" + " " * (inner - indent - 1))
+        else:
+            self.value(pad + ":", v, indent)
 
     def value(self, line: str, v: Value, indent: int) -> None:
         """Emit the value of a mapping key whose line so far is ``line``; keys are at ``indent``."""
@@ -715,7 +741,8 @@ class _Loader:
                     continue
                 top = stack[-1]
                 role = self.add(top, e, val)
-                self.note_start(e.start_mark.index, role)
+                if e.end_mark.index > e.start_mark.index or cls is ev.AliasEvent:
+                    self.note_start(e.start_mark.index, role)
                 if e.style in ("|", ">"):
                     self.scalar_roles[e.start_mark.index] = role
             elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
@@ -953,12 +980,11 @@ class _Loader:
                 stop = r.scan_mark
             ends.append((block_mark, fr))
         queue = list(recs)
-        for r in list(queue):
-            if r.token_mark == -1:
-                self.after_prior(r, prev, prev_tok)
-                queue.remove(r)
-            else:
-                break
+        # a foot of the prior token goes after its node, unless that token carries no node of its own
+        # (a bare '-' or ':' before an empty value): then the comment waits for the next event
+        if prev is not None and prev_type not in _NODELESS:
+            while queue and queue[0].token_mark == -1:
+                self.after_prior(queue.pop(0), prev, prev_tok)
         for mark, fr in ends:
             while queue and mark >= queue[0].token_mark:
                 r = queue[0]
@@ -1206,6 +1232,7 @@ class _Loader:
 
 
 _IN_PROGRESS = object()
+_NODELESS = (tk.BlockEntryToken, tk.ValueToken, tk.DocumentStartToken, tk.StreamStartToken, tk.KeyToken)
 
 
 def _go_type(v: Any) -> str:
