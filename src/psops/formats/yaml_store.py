@@ -675,6 +675,7 @@ class _Loader:
         # END events of block collections, keyed by start index: [(frame)]
         self.block_ends: dict[int, list[_Frame]] = {}
         self.flow_spans: list[tuple[int, int, _Role]] = []
+        self.flow_starts: list[int] = []
         self.scalar_roles: dict[int, _Role] = {}
         self.doc_roots: list[tuple[int, Mapping]] = []
         self.inserts: dict[int, list[tuple[int, int, int, str]]] = {}
@@ -1113,14 +1114,13 @@ class _Loader:
     def at_root_end(self, lines: list[tuple[int, str]]) -> None:
         if not self.doc_roots:
             return
+        # the document containing the comment: the first whose end is at or after it
         p = lines[0][0]
-        i = max(bisect_right([s for s, _ in self.doc_roots], p) - 1, 0)
-        # the document containing p: first root whose end is at or after p
         for s, root in self.doc_roots:
             if s >= p:
                 self.insert(root, self.size(root), lines)
                 return
-        root = self.doc_roots[min(i, len(self.doc_roots) - 1)][1]
+        root = self.doc_roots[-1][1]
         self.insert(root, self.size(root), lines)
 
     def role_at(self, index: int) -> _Role | None:
@@ -1128,11 +1128,20 @@ class _Loader:
         i = bisect_left(self.starts, index)
         return self.start_roles[i] if i < len(self.starts) else None
 
+    def flow_span(self, index: int) -> _Role | None:
+        """The outermost flow collection spanning ``index`` (spans are disjoint and in order)."""
+        if not self.flow_spans:
+            return None
+        if len(self.flow_starts) != len(self.flow_spans):
+            self.flow_starts = [s for s, _, _ in self.flow_spans]
+        i = bisect_right(self.flow_starts, index) - 1
+        if i >= 0 and index <= self.flow_spans[i][1]:
+            return self.flow_spans[i][2]
+        return None
+
     def flow_owner(self, index: int) -> _Role | None:
-        for s, e_, role in self.flow_spans:
-            if s <= index <= e_:
-                return role
-        return self.role_at(index)
+        role = self.flow_span(index)
+        return role if role is not None else self.role_at(index)
 
     def owner_of(self, prev: tuple[int, int, Any], tok: Any) -> _Role | None:
         """The node whose line a comment after token ``tok`` belongs to."""
@@ -1143,9 +1152,9 @@ class _Loader:
             while i >= 0 and self.start_roles[i].kind not in ("key",):
                 i -= 1
             return self.start_roles[i] if i >= 0 else None
-        for fs, fe, role in self.flow_spans:
-            if fs <= s <= fe:
-                return role
+        role = self.flow_span(s)
+        if role is not None:
+            return role
         i = bisect_right(self.starts, s) - 1
         return self.start_roles[i] if i >= 0 else None
 
