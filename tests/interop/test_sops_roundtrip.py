@@ -323,10 +323,19 @@ def test_unencrypted_suffix_stays_clear_and_all_else_is_enc(sample: Sample) -> N
 
 def test_encrypted_layout_matches_sops(sample: Sample) -> None:
     """Same leaves, same clear values, same type tags and plaintext lengths as sops writes for the same
-    plaintext (in YAML this includes comments inside lists, which sops 3.11 writes as ENC list items)."""
-    ours = load_data(sample.psops_encrypted().read_bytes(), sample.fmt)
+    plaintext. One documented difference (docs/design.md): sops 3.11 writes an encrypted comment inside a
+    list as an ``ENC[...type:comment]`` list item, which sops 3.13 then fails to verify; psops writes it as a
+    ``#ENC[...]`` comment line, which every 3.x version reads."""
+    raw = sample.psops_encrypted().read_bytes()
+    ours = load_data(raw, sample.fmt)
     theirs = load_data(sample.sops_encrypted().read_bytes(), sample.fmt)
-    assert _shape(ours) == _shape(theirs)
+    list_comments = [s for s in _shape(theirs) if s[1] == "enc" and s[2] == "comment"]
+    assert _shape(ours) == [s for s in _shape(theirs) if s not in list_comments]
+    if sample.fmt == "yaml":
+        assert list_comments, "the sample should have comments inside lists"
+        comment_lines = [line for line in raw.decode().splitlines() if line.lstrip().startswith("#ENC[")]
+        assert all(line.rstrip().endswith("type:comment]") for line in comment_lines)
+        assert len(comment_lines) >= len(list_comments)
 
 
 # -- (f) creation rules --------------------------------------------------------------------------------

@@ -37,10 +37,6 @@ def main(argv: list[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return 0
     except PsopsError as exc:
-        if _verbose(args):
-            import traceback
-
-            traceback.print_exc()
         sys.stderr.write(f"psops: error: {exc}\n")
         if exc.hint:
             sys.stderr.write(f"hint: {exc.hint}\n")
