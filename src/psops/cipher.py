@@ -42,15 +42,14 @@ TAG_SIZE = 16
 
 def format_time(value: datetime) -> str:
     """Format like Go ``time.MarshalText``: RFC 3339, fraction trimmed of zeros, ``Z`` for UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    off = value.utcoffset()
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
-        text += ("." + f"{value.microsecond:06d}").rstrip("0")
-    offset = value.utcoffset() or timedelta(0)
-    if offset == timedelta(0):
+        text += "." + f"{value.microsecond:06d}".rstrip("0")
+    if off is None or off == timedelta(0):
         return text + "Z"
-    minutes = int(offset.total_seconds()) // 60
+    minutes = int(off.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     minutes = abs(minutes)
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from psops.cipher import parse_time
+from psops.cipher import format_time, parse_time
 from psops.errors import CannotReadInput, MetadataNotFound
 from psops.keys import KNOWN_KINDS
 from psops.keys.base import KeyStanza
@@ -56,15 +56,7 @@ def now_rfc3339(now: datetime | None = None) -> str:
 
 def mac_aad(lastmodified: str) -> str:
     """The AAD of the MAC: ``lastmodified`` re-formatted as Go RFC 3339 (fraction dropped, Z for UTC)."""
-    ts = parse_time(lastmodified)
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    offset = ts.utcoffset()
-    if not offset:
-        return text + "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return format_time(parse_time(lastmodified).replace(microsecond=0))
 
 
 def _plain(value: Value) -> object:
@@ -73,8 +65,6 @@ def _plain(value: Value) -> object:
     if isinstance(value, list):
         return [_plain(v) for v in value if not isinstance(v, Comment)]
     if isinstance(value, datetime):
-        from psops.cipher import format_time
-
         return format_time(value)
     return value
 
@@ -98,9 +88,27 @@ def _stanzas(kind: str, raw: object, where: str) -> list[KeyStanza]:
     return out
 
 
+# Fields of the sops block that are never key lists: only other names are looked up among plug-in key kinds.
+_NOT_KEY_LISTS = frozenset(("shamir_threshold", "key_groups", "lastmodified", "mac", "version",
+                            "mac_only_encrypted", *RULE_NAMES))
+
+
+def _plugin_kinds_in(raw: dict[str, object]) -> list[str]:
+    """Key kinds from installed plug-ins (entry-point group psops.key_services) among the keys of ``raw``.
+
+    The entry points are only scanned when the block has a field psops does not know itself."""
+    extra = [n for n in raw if n not in KNOWN_KINDS and n not in _NOT_KEY_LISTS]
+    if not extra:
+        return []
+    from psops.keys import plugin_kinds
+
+    plugins = plugin_kinds()
+    return [n for n in extra if n in plugins]
+
+
 def _group(raw: dict[str, object], where: str) -> list[KeyStanza]:
     group: list[KeyStanza] = []
-    for kind in KNOWN_KINDS:
+    for kind in (*KNOWN_KINDS, *_plugin_kinds_in(raw)):
         group.extend(_stanzas(kind, raw.get(kind), where))
     return group
 
@@ -178,6 +186,11 @@ def _kind_list(group: list[KeyStanza], kind: str) -> list[Value]:
     return [_stanza_mapping(s) for s in group if s.kind == kind]
 
 
+def _extra_kinds(group: list[KeyStanza]) -> list[str]:
+    """Plug-in key kinds in ``group`` (written after sops' own lists, in first-seen order)."""
+    return [k for k in dict.fromkeys(s.kind for s in group) if k not in KNOWN_KINDS]
+
+
 def build_metadata(meta: Metadata, *, empty_list_as_null: bool = False) -> Mapping:
     """Lay out a ``sops`` block in SOPS 3.11's field order.
 
@@ -191,7 +204,7 @@ def build_metadata(meta: Metadata, *, empty_list_as_null: bool = False) -> Mappi
         groups: list[Value] = []
         for group in meta.key_groups:
             g = Mapping()
-            for kind in _GROUP_ORDER:
+            for kind in (*_GROUP_ORDER, *_extra_kinds(group)):
                 entries = _kind_list(group, kind)
                 if entries:
                     g.items.append((kind, entries))
@@ -200,7 +213,7 @@ def build_metadata(meta: Metadata, *, empty_list_as_null: bool = False) -> Mappi
             groups.append(g)
         out.items.append(("key_groups", groups))
     else:
-        for kind in _TOP_BEFORE_LASTMODIFIED:
+        for kind in (*_TOP_BEFORE_LASTMODIFIED, *_extra_kinds(meta.key_groups[0])):
             entries = _kind_list(meta.key_groups[0], kind)
             if entries:
                 out.items.append((kind, entries))

@@ -25,7 +25,6 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -34,7 +33,9 @@ from ruamel.yaml import tokens as tk
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scanner import Scanner
 
+from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
+from psops.gofmt import format_float as go_format_float
 from psops.tree import Comment, Document, Mapping, Value
 
 __all__ = ["YamlStore", "format_float", "format_time", "resolve_plain"]
@@ -190,37 +191,7 @@ def format_float(x: float) -> str:
         return ".nan"
     if math.isinf(x):
         return ".inf" if x > 0 else "-.inf"
-    if x == 0:
-        return "-0" if math.copysign(1.0, x) < 0 else "0"
-    sign, digits_t, exp = Decimal(repr(x)).as_tuple()
-    assert isinstance(exp, int)
-    digits = "".join(map(str, digits_t)).rstrip("0") or "0"
-    # the value is 0.d1d2d3... * 10**dp
-    dp = len(digits_t) + exp
-    neg = "-" if sign else ""
-    e = dp - 1
-    if e < -4 or e >= 6:  # shortest 'g': %e when the exponent is < -4 or >= 6 (eprec is 6)
-        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{neg}{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
-    if dp <= 0:
-        return f"{neg}0.{'0' * -dp}{digits}"
-    if dp >= len(digits):
-        return f"{neg}{digits}{'0' * (dp - len(digits))}"
-    return f"{neg}{digits[:dp]}.{digits[dp:]}"
-
-
-def format_time(t: datetime) -> str:
-    """Go ``time.Format(time.RFC3339Nano)``: fraction zeros trimmed, ``Z`` for a zero offset."""
-    off = t.utcoffset()
-    base = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-    if t.microsecond:
-        base += "." + f"{t.microsecond:06d}".rstrip("0")
-    if off is None or off == timedelta(0):
-        return base + "Z"
-    total = int(off.total_seconds()) // 60
-    sign = "+" if total >= 0 else "-"
-    total = abs(total)
-    return f"{base}{sign}{total // 60:02d}:{total % 60:02d}"
+    return go_format_float(x, "g")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1310,6 +1281,24 @@ class YamlStore:
             raise CannotReadInput("Error unmarshaling input YAML: document nested too deeply") from None
         except Exception as exc:  # any parser failure must surface as a read error
             raise CannotReadInput(f"Error unmarshaling input YAML: {exc}") from None
+
+    def dump_value(self, value: Value) -> bytes:
+        """Serialize one value on its own (what ``--extract`` prints for a non-string value)."""
+        em = _Emitter(self.indent)
+        if isinstance(value, Mapping):
+            em.document(value)
+        elif isinstance(value, list):
+            if _has_elements(value):
+                em.sequence(value, 0, None)
+            else:
+                em.out.append("[]\n")
+        else:
+            style, text = em.scalar_text(value)
+            if style == _LITERAL:
+                em.literal("", text, self.indent)
+            else:
+                em.out.append(text + "\n")
+        return "".join(em.out).encode("utf-8", "surrogateescape")
 
     def dump(self, doc: Document) -> bytes:
         """Serialize branches the way sops (go-yaml v3, SetIndent(indent)) lays YAML out."""
