@@ -16,7 +16,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-pytest_plugins = ["fixtures.gnupg"]
+pytest_plugins = ["fixtures.gnupg", "fixtures.loopback", "fixtures.gcp_kms", "fixtures.azure_kv"]
 
 _SCRUB_PREFIXES = ("SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_", "GNUPGHOME", "PSOPS_")
 
