@@ -164,3 +164,118 @@ def from_plain(value: object) -> Value:
     if value is None or isinstance(value, str | int | float | bool | datetime | bytes | Comment):
         return value
     raise TypeError(f"cannot store a value of type {type(value).__name__}")
+
+
+# --- set/unset by path (``psops set`` / ``psops unset``), with SOPS' rules for missing components ---
+
+
+def same_value(a: Value, b: Value) -> bool:
+    """Deep equality that, like Go's interface comparison, also compares types (``1 != 1.0 != True``)."""
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        return (isinstance(a, Mapping) and isinstance(b, Mapping) and len(a.items) == len(b.items)
+                and all(same_value(ka, kb) and same_value(va, vb)
+                        for (ka, va), (kb, vb) in zip(a.items, b.items, strict=True)))
+    if isinstance(a, list) or isinstance(b, list):
+        return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                and all(same_value(x, y) for x, y in zip(a, b, strict=True)))
+    return type(a) is type(b) and a == b
+
+
+def _element_slots(seq: list[Value]) -> list[int]:
+    """Positions in ``seq`` of the elements that are not comments (an index counts only those)."""
+    return [i for i, v in enumerate(seq) if not isinstance(v, Comment)]
+
+
+def _slot(seq: list[Value], index: int) -> int | None:
+    """The position in ``seq`` of element ``index`` (negative counts from the end); None past the end."""
+    slots = _element_slots(seq)
+    if index < 0:
+        if index < -len(slots):
+            raise InvalidTreePath(f"index [{index}] is out of range (the list has {len(slots)} elements)")
+        index += len(slots)
+    return slots[index] if index < len(slots) else None
+
+
+def _new_value(path: list[str | int], leaf: Value) -> Value:
+    """What SOPS builds for a path that does not exist yet: mappings for keys, one-element lists for indices."""
+    value = leaf
+    for comp in reversed(path):
+        value = [value] if isinstance(comp, int) else Mapping([(comp, value)])
+    return value
+
+
+def _set(node: Value, path: list[str | int], value: Value) -> tuple[Value, bool]:
+    comp, rest = path[0], path[1:]
+    if isinstance(node, Mapping):
+        if isinstance(comp, int):
+            raise InvalidTreePath(f"component [{comp}] indexes a mapping, not a list")
+        i = node.index(comp)
+        if i < 0:
+            node.items.append((comp, _new_value(rest, value)))
+            return node, True
+        old = node.items[i][1]
+        new, changed = (value, not same_value(old, value)) if not rest else _set(old, rest, value)
+        node.items[i] = (comp, new)
+        return node, changed
+    if isinstance(node, list):
+        if not isinstance(comp, int):
+            raise InvalidTreePath(f"component [{comp!r}] names a key, but the value there is a list")
+        slot = _slot(node, comp)
+        if slot is None:
+            node.append(_new_value(rest, value))
+            return node, True
+        old = node[slot]
+        new, changed = (value, not same_value(old, value)) if not rest else _set(old, rest, value)
+        node[slot] = new
+        return node, changed
+    new = _new_value(path, value)
+    return new, not same_value(node, new)
+
+
+def set_path(branch: Mapping, path: list[str | int], value: Value) -> bool:
+    """Set the value at ``path`` in place, creating what is missing as SOPS does; True if the tree changed.
+
+    A missing key is appended to its mapping; an index past the end of a list appends one element; a scalar
+    in the way is replaced by the mappings/lists the rest of the path needs. Indices count list elements
+    only (comment lines in a list are skipped), as in :func:`get_path`.
+    """
+    if not path:
+        raise InvalidTreePath("empty tree path")
+    _, changed = _set(branch, path, value)
+    return changed
+
+
+def _unset(node: Value, path: list[str | int]) -> bool:
+    comp, rest = path[0], path[1:]
+    if isinstance(node, Mapping):
+        if isinstance(comp, int):
+            raise InvalidTreePath(f"component [{comp}] indexes a mapping, not a list")
+        i = node.index(comp)
+        if i < 0:
+            return False
+        if not rest:
+            del node.items[i]
+            return True
+        return _unset(node.items[i][1], rest)
+    if isinstance(node, list):
+        if not isinstance(comp, int):
+            raise InvalidTreePath(f"component [{comp!r}] names a key, but the value there is a list")
+        slot = _slot(node, comp)
+        if slot is None:
+            return False
+        if not rest:
+            del node[slot]
+            return True
+        return _unset(node[slot], rest)
+    kind = "null" if node is None else type(node).__name__
+    raise InvalidTreePath(f"component [{comp!r}] goes below a {kind} value, which has no keys or elements")
+
+
+def unset_path(branch: Mapping, path: list[str | int]) -> bool:
+    """Remove the key or list element at ``path`` in place; False when it does not exist (nothing changed).
+
+    Going below a scalar is an error (InvalidTreePath), as in SOPS.
+    """
+    if not path:
+        raise InvalidTreePath("empty tree path")
+    return _unset(branch, path)

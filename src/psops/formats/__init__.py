@@ -50,4 +50,12 @@ def get_store(fmt: str, settings: StoreSettings | None = None) -> Store:
         from psops.formats.binary_store import BinaryStore
 
         return BinaryStore(indent=settings.json_binary_indent)
+    if fmt == "dotenv":
+        from psops.formats.dotenv_store import DotenvStore
+
+        return DotenvStore()
+    if fmt == "ini":
+        from psops.formats.ini_store import IniStore
+
+        return IniStore()
     raise PsopsError(f"the {fmt} format is not supported yet", hint="use YAML or JSON files")

@@ -6,7 +6,7 @@ Dumping a decrypted tree writes the raw bytes of ``data`` back; an encrypted tre
 
 from __future__ import annotations
 
-from psops.errors import CannotDumpTree
+from psops.errors import CannotDumpTree, PsopsError
 from psops.formats.json_store import JsonStore
 from psops.tree import Document, Mapping
 
@@ -20,15 +20,15 @@ class BinaryStore:
         self._json = JsonStore(indent)
 
     def load(self, data: bytes) -> Document:
-        """An encrypted envelope (JSON with ``sops``) loads as JSON; anything else is the plaintext blob."""
-        stripped = data.lstrip()
-        if stripped.startswith(b"{") and b'"sops"' in data:
+        """An encrypted envelope (a JSON object whose ``sops`` is an object) loads as JSON; anything else,
+        including JSON that is not an envelope, is the plaintext blob under ``data``."""
+        if data.lstrip().startswith(b"{") and b'"sops"' in data:
             try:
                 doc = self._json.load(data)
-                if "sops" in doc[0]:
-                    return doc
-            except Exception:
-                pass
+            except PsopsError:
+                doc = []
+            if doc and isinstance(doc[0].get("sops"), Mapping):
+                return doc
         return [Mapping([("data", data.decode("utf-8", "surrogateescape"))])]
 
     def dump(self, doc: Document) -> bytes:
