@@ -110,37 +110,83 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # e.g. inline JSON longer than a file name may be
+        return False
+
+
+def _credentials_from_info(info: object, source: str) -> Any:
+    """google-auth credentials from a parsed credentials JSON (service account, authorized user, ...)."""
+    import warnings
+
+    import google.auth
+    import google.oauth2.credentials
+    import google.oauth2.service_account
+
+    if not isinstance(info, dict):
+        raise KeyServiceError(f"{source} does not hold a JSON object",
+                              hint="use a service-account key file (or its JSON text)")
+    kind = info.get("type")
+    try:
+        if kind == "service_account":
+            return google.oauth2.service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=list(SCOPES))
+        if kind == "authorized_user":
+            return google.oauth2.credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+                info, scopes=list(SCOPES))
+        with warnings.catch_warnings():
+            # the user's own configuration, trusted as sops trusts it (external accounts, impersonation ...)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            creds, _ = google.auth.load_credentials_from_dict(info, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
+        return creds
+    except ValueError as exc:
+        raise KeyServiceError(f"{source} holds unusable {kind or 'untyped'} credentials: {_short(exc)}",
+                              hint="download a fresh key file, or use GOOGLE_OAUTH_ACCESS_TOKEN") from None
+
+
+def _credentials_from_file(path: str, source: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KeyServiceError(f"cannot read {source} file {path}: {exc.strerror}",
+                              hint="check the path and its permissions") from None
+    try:
+        info = json.loads(text)
+    except ValueError:
+        raise KeyServiceError(f"{source} file {path} is not JSON",
+                              hint="use a service-account key file downloaded from the console") from None
+    return _credentials_from_info(info, f"{source} file {path}")
+
+
 def load_credentials() -> Any:
     """google-auth credentials from GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN, else ADC."""
     import google.auth
     import google.auth.exceptions
     import google.oauth2.credentials
 
-    scopes = list(SCOPES)
     raw = os.environ.get("GOOGLE_CREDENTIALS", "").strip()
     try:
         if raw:
-            if Path(raw).is_file():
-                creds, _ = google.auth.load_credentials_from_file(raw, scopes=scopes)  # type: ignore[no-untyped-call]
-                return creds
+            if _is_file(raw):
+                return _credentials_from_file(raw, "GOOGLE_CREDENTIALS")
             try:
                 info = json.loads(raw)
             except ValueError:
                 raise KeyServiceError("GOOGLE_CREDENTIALS is neither an existing file nor JSON credentials",
                                       hint="set it to a service-account key file path or its JSON text") from None
-            if not isinstance(info, dict):
-                raise KeyServiceError("GOOGLE_CREDENTIALS does not hold a JSON object",
-                                      hint="set it to a service-account key file path or its JSON text")
-            creds, _ = google.auth.load_credentials_from_dict(info, scopes=scopes)  # type: ignore[no-untyped-call]
-            return creds
+            return _credentials_from_info(info, "GOOGLE_CREDENTIALS")
         token = os.environ.get("GOOGLE_OAUTH_ACCESS_TOKEN", "").strip()
         if token:
             return google.oauth2.credentials.Credentials(token=token)  # type: ignore[no-untyped-call]
         gac = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
-        if gac and not Path(gac).is_file():
-            raise KeyServiceError(f"GOOGLE_APPLICATION_CREDENTIALS names {gac}, which is not a file",
-                                  hint="point it at a service-account key file, or unset it")
-        creds, _ = google.auth.default(scopes=scopes)
+        if gac:
+            if not _is_file(gac):
+                raise KeyServiceError(f"GOOGLE_APPLICATION_CREDENTIALS names {gac}, which is not a file",
+                                      hint="point it at a service-account key file, or unset it")
+            return _credentials_from_file(gac, "GOOGLE_APPLICATION_CREDENTIALS")
+        creds, _ = google.auth.default(scopes=list(SCOPES))
         return creds
     except google.auth.exceptions.GoogleAuthError as exc:
         raise KeyServiceError(f"no usable Google credentials: {_short(exc)}",
