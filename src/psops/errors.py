@@ -55,6 +55,12 @@ class PolicyError(PsopsError):
     exit_code = 5
 
 
+class InvalidSetFormat(PsopsError):
+    """``psops set``/``unset``: the path or the JSON value cannot be parsed (exit 7, as SOPS)."""
+
+    exit_code = 7
+
+
 class ConflictingParameters(PsopsError):
     """Two options that exclude each other were given."""
 
@@ -95,6 +101,12 @@ class EmptyDocument(PsopsError):
     """The file has no document at all."""
 
     exit_code = 92
+
+
+class MissingArgument(PsopsError):
+    """A required argument is missing, e.g. the value of ``psops set`` (exit 100, as SOPS)."""
+
+    exit_code = 100
 
 
 class NoEncryptionKey(PsopsError):

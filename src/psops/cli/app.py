@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, misc
+from psops.cli import crypt, misc, values
 
 app = typer.Typer(
     name="psops",
@@ -43,3 +43,5 @@ app.command()(crypt.encrypt)
 app.command()(crypt.decrypt)
 app.command()(misc.filestatus)
 app.command()(misc.keygen)
+app.command("set")(values.set_value_command)
+app.command("unset")(values.unset_value_command)
