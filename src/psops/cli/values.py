@@ -94,7 +94,8 @@ def set_value_command(
 
     Missing keys are created (intermediate mappings too); an index past the end of a list appends.
 
-    Example: psops set secrets.yaml '["db"]["password"]' '"s3cr3t"'; echo '{"a": 1}' | psops set --value-stdin f.json '["x"]'
+    Example: psops set secrets.yaml '["db"]["password"]' '"s3cr3t"';
+    echo '{"a": 1}' | psops set --value-stdin f.json '["x"]'
     """
     with about(file):
         _check_file(file)
