@@ -16,7 +16,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-pytest_plugins = ["fixtures.gnupg", "fixtures.loopback", "fixtures.gcp_kms", "fixtures.azure_kv"]
+pytest_plugins = ["fixtures.gnupg", "fixtures.loopback", "fixtures.gcp_kms", "fixtures.azure_kv",
+                  "fixtures.aws", "fixtures.vault"]
 
 _SCRUB_PREFIXES = ("SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_", "GNUPGHOME", "PSOPS_")
 

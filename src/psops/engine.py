@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from psops import shamir
 from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
@@ -31,7 +35,15 @@ from psops.errors import (
 )
 from psops.keys import KNOWN_KINDS, get_service, is_supported
 from psops.keys.base import KeyStanza
-from psops.metadata import WRITE_VERSION, Metadata, mac_aad, now_rfc3339, parse_metadata, split_metadata
+from psops.metadata import (
+    DATA_KEY_CREATED_AT,
+    WRITE_VERSION,
+    Metadata,
+    mac_aad,
+    now_rfc3339,
+    parse_metadata,
+    split_metadata,
+)
 from psops.selection import EncryptionRules
 from psops.tree import Comment, Document, Leaf, Mapping, Value
 
@@ -181,34 +193,91 @@ def _order(decryption_order: Sequence[str] | None) -> list[str]:
     order = list(decryption_order or DEFAULT_DECRYPTION_ORDER)
     if len(set(order)) != len(order):
         raise PsopsError("duplicate key type in the decryption order")
-    unknown = [k for k in order if k not in KNOWN_KINDS]
+    unknown = [k for k in order if k not in KNOWN_KINDS and not is_supported(k)]
     if unknown:
         raise PsopsError(f"unknown key type {unknown[0]!r} in the decryption order",
                          hint="use age, pgp, kms, gcp_kms, azure_kv, hc_vault, hckms")
     return order + [k for k in KNOWN_KINDS if k not in order]
 
 
+MAX_PARALLEL_GROUPS = 8
+"""Key groups unwrapped at the same time (each group's keys are still tried one after another)."""
+
+
+class _ServiceLocks:
+    """One lock per key kind whose service does not declare ``thread_safe = True``.
+
+    Groups are unwrapped concurrently; a service that keeps unsynchronised state (identities loaded on first
+    use, a gpg-agent) is then entered by one group at a time, while network services run in parallel."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+
+    def prepare(self, kind: str) -> None:
+        if is_supported(kind) and not getattr(get_service(kind), "thread_safe", False):
+            self._locks.setdefault(kind, threading.Lock())
+
+    def hold(self, kind: str) -> AbstractContextManager[object]:
+        return self._locks.get(kind) or nullcontext()
+
+
+def _unwrap_group(gi: int, group: Sequence[KeyStanza], rank: dict[str, int],
+                  locks: _ServiceLocks) -> tuple[bytes | None, list[KeyAttempt]]:
+    """Try the group's keys in decryption order; return the first data key (or share) and the failed tries."""
+    attempts: list[KeyAttempt] = []
+    for stanza in sorted(group, key=lambda s: rank.get(s.kind, len(rank))):
+        if not is_supported(stanza.kind):
+            attempts.append(KeyAttempt(gi, stanza.kind, _describe(stanza), "psops has no service for it yet"))
+            continue
+        service = get_service(stanza.kind)
+        try:
+            with locks.hold(stanza.kind):
+                return service.unwrap(stanza), attempts
+        except NotMine as exc:
+            attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), str(exc)))
+        except KeyServiceError as exc:
+            described = service.describe(stanza)
+            attempts.append(KeyAttempt(gi, stanza.kind, described, _reason(exc, described)))
+    return None, attempts
+
+
+def _reason(exc: KeyServiceError, described: str) -> str:
+    """A key service's failure for the attempt list: its message after the key's name, and its hint."""
+    marker = described + ": "
+    message = exc.message.split(marker, 1)[1] if described and marker in exc.message else exc.message
+    return f"{message} (hint: {exc.hint})" if exc.hint else message
+
+
+UNWRAPPED_BY: ContextVar[list[KeyStanza] | None] = ContextVar("psops_unwrapped_by", default=None)
+"""When set to a list, :func:`unwrap_data_key` appends the master key that opened each key group to it.
+
+The audit trail (:mod:`psops.lifecycle.audit`) sets it around one operation to record which key unwrapped
+the data key; nothing else reads it."""
+
+
 def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = None) -> bytes:
-    """Recover the data key: the first master key that works in each group, then Shamir across groups."""
+    """Recover the data key: the first master key that works in each group, then Shamir across groups.
+
+    Independent key groups are unwrapped concurrently (at most :data:`MAX_PARALLEL_GROUPS` at once), so a
+    slow network key in one group does not hold up the others; inside a group keys are tried in decryption
+    order (local age and PGP keys before network ones by default) and the first that works ends the group.
+    """
     order = _order(decryption_order)
     rank = {kind: i for i, kind in enumerate(order)}
-    parts: list[bytes] = []
-    attempts: list[KeyAttempt] = []
-    for gi, group in enumerate(meta.key_groups):
-        for stanza in sorted(group, key=lambda s: rank.get(s.kind, len(rank))):
-            if not is_supported(stanza.kind):
-                attempts.append(KeyAttempt(gi, stanza.kind, _describe(stanza), "psops has no service for it yet"))
-                continue
-            service = get_service(stanza.kind)
-            try:
-                parts.append(service.unwrap(stanza))
-                break
-            except NotMine as exc:
-                attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), str(exc)))
-            except KeyServiceError as exc:
-                attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), exc.message))
+    groups = meta.key_groups
+    locks = _ServiceLocks()
+    for kind in dict.fromkeys(s.kind for g in groups for s in g):
+        locks.prepare(kind)  # services are built here, in this thread, before any worker runs
+    if len(groups) == 1:
+        results = [_unwrap_group(0, groups[0], rank, locks)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_GROUPS, len(groups)),
+                                thread_name_prefix="psops-unwrap") as pool:
+            results = list(pool.map(lambda ig: _unwrap_group(ig[0], ig[1], rank, locks), enumerate(groups)))
+    parts = [part for part, _ in results if part is not None]
+    attempts = [a for _, tried in results for a in tried]
     needed = meta.threshold()
-    if len(meta.key_groups) == 1:
+    if len(groups) == 1:
         if not parts:
             raise NoKeyMatched(attempts)
         key = parts[0]
@@ -218,6 +287,11 @@ def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = Non
         key = shamir.combine(parts)
     if len(key) != 32:
         raise KeyServiceError(f"the unwrapped data key has {len(key)} bytes instead of 32")
+    used = UNWRAPPED_BY.get()
+    if used is not None:
+        # _unwrap_group records one attempt per key tried before the one that worked, in rank order.
+        used.extend(sorted(group, key=lambda s: rank.get(s.kind, len(rank)))[len(tried)]
+                    for group, (part, tried) in zip(groups, results, strict=True) if part is not None)
     return key
 
 
@@ -296,8 +370,10 @@ def encrypt_document(doc: Document, groups: Sequence[Sequence[KeyStanza]], *, ru
         rules = rules.with_default()
     data_key = random(32)
     wrapped = wrap_data_key(data_key, groups, shamir_threshold, random=random)
+    now = now or datetime.now(UTC)
     meta = Metadata(key_groups=wrapped, rules=rules,
-                    shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0)
+                    shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0,
+                    extensions={DATA_KEY_CREATED_AT: now_rfc3339(now)})  # for rotate_after (docs/lifecycle.md)
     return seal_document(doc, meta, ValueCipher(data_key, random=random), now=now)
 
 
@@ -308,7 +384,7 @@ def seal_document(doc: Document, meta: Metadata, cipher: ValueCipher,
     lastmodified = now_rfc3339(now)
     meta = Metadata(key_groups=meta.key_groups, rules=meta.rules, shamir_threshold=meta.shamir_threshold,
                     lastmodified=lastmodified, mac=make_mac(cipher, mac_hex, lastmodified),
-                    version=WRITE_VERSION)
+                    version=WRITE_VERSION, extensions=dict(meta.extensions))
     return encrypted, meta
 
 

@@ -55,6 +55,12 @@ class PolicyError(PsopsError):
     exit_code = 5
 
 
+class InvalidEncryptionContext(PsopsError):
+    """``--encryption-context`` is not ``key:value,key:value`` (exit 6, as SOPS)."""
+
+    exit_code = 6
+
+
 class InvalidSetFormat(PsopsError):
     """``psops set``/``unset``: the path or the JSON value cannot be parsed (exit 7, as SOPS)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from psops.cli import options as o
-from psops.cli.keysel import encrypt_plan, store_settings
+from psops.cli.keysel import KeyFlags, encrypt_plan, store_settings
 from psops.cli.output import about, check_destination, emit, warn
 from psops.files import read_input
 from psops.operations import decrypt_bytes, encrypt_bytes, resolve_formats
@@ -18,6 +18,13 @@ def encrypt(
     output_type: o.OutputType = None,
     age: o.Age = None,
     pgp: o.Pgp = None,
+    kms: o.Kms = None,
+    aws_profile: o.AwsProfile = None,
+    encryption_context: o.EncryptionContext = None,
+    gcp_kms: o.GcpKms = None,
+    azure_kv: o.AzureKv = None,
+    hc_vault_transit: o.HcVaultTransit = None,
+    hckms: o.Hckms = None,
     unencrypted_suffix: o.UnencryptedSuffix = None,
     encrypted_suffix: o.EncryptedSuffix = None,
     unencrypted_regex: o.UnencryptedRegex = None,
@@ -28,10 +35,12 @@ def encrypt(
 ) -> None:
     """Encrypt a plaintext file (to stdout, --in-place or --output).
 
-    Keys come from --age/--pgp (or SOPS_AGE_RECIPIENTS/SOPS_PGP_FP), else from the first creation rule of
-    the nearest .sops-policy.yaml or .sops.yaml whose path_regex matches the file.
+    Keys come from the key flags (--age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit, --hckms, or
+    SOPS_AGE_RECIPIENTS, SOPS_PGP_FP, SOPS_KMS_ARN, ...), else from the first creation rule of the nearest
+    .sops-policy.yaml or .sops.yaml whose path_regex matches the file.
 
-    Example: psops encrypt --age age1... secrets.yaml > secrets.enc.yaml
+    Example: psops encrypt --age age1... secrets.yaml > secrets.enc.yaml;
+    psops encrypt --kms arn:aws:kms:eu-west-1:111122223333:alias/sops --encryption-context app:web -i f.json
     """
     name = filename_override or file
     with about(name):
@@ -43,7 +52,10 @@ def encrypt(
             unencrypted_regex=unencrypted_regex or "",
             encrypted_regex=encrypted_regex or "",
         )
-        plan = encrypt_plan(name, config=config, age=age, pgp=pgp, flag_rules=flag_rules,
+        keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
+                        hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
+                        encryption_context=encryption_context)
+        plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
                             shamir_threshold=shamir_secret_sharing_threshold)
         out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
         emit(out, path=file, in_place=in_place, output=output)

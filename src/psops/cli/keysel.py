@@ -1,24 +1,74 @@
-"""Choosing master keys and rules for a file: key flags first, else the matching creation rule."""
+"""Choosing master keys and rules for a file: key flags first, else the matching creation rule.
+
+Key flags (``--age``, ``--pgp``, ``--kms``, ``--gcp-kms``, ``--azure-kv``, ``--hc-vault-transit``, ``--hckms``
+and their SOPS_* environment variables) are parsed by the policy module's parsers, the same code that reads
+``.sops.yaml``, into one key group. ``--aws-profile`` and ``--encryption-context`` apply to the ``--kms`` keys;
+the context also applies to the flat ``kms`` keys of a matching rule (not to ``key_groups``, as in sops).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from psops.errors import PolicyError
+from psops.errors import InvalidEncryptionContext, PolicyError
 from psops.formats import StoreSettings
-from psops.keys import get_service
 from psops.keys.base import KeyStanza
 from psops.operations import EncryptPlan, require_keys
 from psops.selection import EncryptionRules
 
+# KeyFlags field -> policy key kind, in the order the stanzas are listed (sops' in-memory order).
+_FLAG_KINDS: tuple[tuple[str, str], ...] = (
+    ("kms", "kms"), ("gcp_kms", "gcp_kms"), ("hckms", "hckms"), ("azure_kv", "azure_kv"),
+    ("hc_vault_transit", "hc_vault"), ("pgp", "pgp"), ("age", "age"),
+)
 
-def flag_groups(age: str | None, pgp: str | None) -> list[KeyStanza]:
-    """Master keys given by --age/--pgp (or SOPS_AGE_RECIPIENTS/SOPS_PGP_FP), as one group."""
+
+@dataclass(frozen=True)
+class KeyFlags:
+    """The key options of one command, as given (comma-separated strings; None when absent)."""
+
+    age: str | None = None
+    pgp: str | None = None
+    kms: str | None = None
+    gcp_kms: str | None = None
+    azure_kv: str | None = None
+    hc_vault_transit: str | None = None
+    hckms: str | None = None
+    aws_profile: str | None = None
+    encryption_context: str | None = None
+
+    def any_keys(self) -> bool:
+        """True when at least one key flag (not counting profile/context) was given."""
+        return any(getattr(self, name) for name, _ in _FLAG_KINDS)
+
+
+def parse_encryption_context(text: str | None) -> dict[str, str]:
+    """``k1:v1,k2:v2`` -> a dict (sops' syntax: each pair has exactly one ``:``); exit 6 when malformed."""
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for pair in text.split(","):
+        parts = pair.split(":")
+        if len(parts) != 2:
+            raise InvalidEncryptionContext(
+                f"invalid KMS encryption context {pair!r}",
+                hint="use --encryption-context key:value,key:value (one ':' per pair)",
+            )
+        out[parts[0]] = parts[1]
+    return out
+
+
+def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
+    """Master keys given by key flags (or their SOPS_* environment variables), as one group."""
+    from psops.policy import parse_key_list
+
+    context = parse_encryption_context(flags.encryption_context)
     group: list[KeyStanza] = []
-    if age:
-        group += get_service("age").parse_recipients(age)
-    if pgp:
-        group += get_service("pgp").parse_recipients(pgp)
+    for name, kind in _FLAG_KINDS:
+        spec = getattr(flags, name)
+        if spec:
+            group += parse_key_list(kind, spec, aws_profile=flags.aws_profile or "", context=context or None)
     return group
 
 
@@ -30,12 +80,12 @@ def store_settings(config: Path | None, name: str) -> StoreSettings:
     return cfg.stores if cfg is not None else StoreSettings()
 
 
-def encrypt_plan(name: str, *, config: Path | None, age: str | None, pgp: str | None,
-                 flag_rules: EncryptionRules, shamir_threshold: int) -> EncryptPlan:
+def encrypt_plan(name: str, *, config: Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
+                 shamir_threshold: int) -> EncryptPlan:
     """Build the plan for encrypting ``name``: flags override the creation rule, field by field."""
     from psops.policy import discover_config
 
-    flag_keys = flag_groups(age, pgp)
+    flag_keys = flag_groups(keys)
     cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
     rule = None
     if cfg is not None:
@@ -44,6 +94,8 @@ def encrypt_plan(name: str, *, config: Path | None, age: str | None, pgp: str | 
         except PolicyError:
             if not flag_keys:
                 raise
+    if rule is not None and keys.encryption_context:
+        rule = rule.with_kms_context(parse_encryption_context(keys.encryption_context))
     settings = cfg.stores if cfg is not None else StoreSettings()
     groups = [flag_keys] if flag_keys else (rule.key_groups if rule else [])
     require_keys(groups, name)
@@ -55,3 +107,6 @@ def encrypt_plan(name: str, *, config: Path | None, age: str | None, pgp: str | 
         rules = EncryptionRules(**{**rules.__dict__, "mac_only_encrypted": True})
     threshold = shamir_threshold or (rule.shamir_threshold if rule else 0)
     return EncryptPlan(key_groups=groups, rules=rules, shamir_threshold=threshold, settings=settings)
+
+
+__all__ = ["KeyFlags", "encrypt_plan", "flag_groups", "parse_encryption_context", "store_settings"]

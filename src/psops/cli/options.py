@@ -48,6 +48,40 @@ Pgp = Annotated[
     str | None,
     typer.Option("--pgp", "-p", envvar="SOPS_PGP_FP", help="Comma-separated PGP fingerprints."),
 ]
+Kms = Annotated[
+    str | None,
+    typer.Option("--kms", "-k", envvar="SOPS_KMS_ARN",
+                 help="Comma-separated AWS KMS key ARNs, each optionally +ROLE_ARN to assume a role."),
+]
+AwsProfile = Annotated[
+    str | None,
+    typer.Option("--aws-profile", help="AWS shared-config profile for the --kms keys (stored as aws_profile)."),
+]
+EncryptionContext = Annotated[
+    str | None,
+    typer.Option("--encryption-context",
+                 help="AWS KMS encryption context as key:value,key:value (for --kms keys and rule kms keys)."),
+]
+GcpKms = Annotated[
+    str | None,
+    typer.Option("--gcp-kms", envvar="SOPS_GCP_KMS_IDS",
+                 help="Comma-separated GCP KMS resource IDs (projects/P/locations/L/keyRings/R/cryptoKeys/K)."),
+]
+AzureKv = Annotated[
+    str | None,
+    typer.Option("--azure-kv", envvar="SOPS_AZURE_KEYVAULT_URLS",
+                 help="Comma-separated Azure Key Vault key URLs (https://VAULT/keys/NAME[/VERSION])."),
+]
+HcVaultTransit = Annotated[
+    str | None,
+    typer.Option("--hc-vault-transit", envvar="SOPS_VAULT_URIS",
+                 help="Comma-separated Vault Transit key URIs (https://HOST:8200/v1/ENGINE/keys/NAME)."),
+]
+Hckms = Annotated[
+    str | None,
+    typer.Option("--hckms", envvar="SOPS_HUAWEICLOUD_KMS_IDS",
+                 help="Comma-separated HuaweiCloud KMS key IDs (REGION:KEY-UUID)."),
+]
 UnencryptedSuffix = Annotated[
     str | None, typer.Option("--unencrypted-suffix", help="Keys ending with this suffix stay clear text.")
 ]
