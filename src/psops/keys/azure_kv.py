@@ -141,6 +141,7 @@ class AzureKeyVaultService:
         """``credential``: an azure-core TokenCredential to use instead of the environment's."""
         self._lock = threading.Lock()
         self._credential = credential
+        self._crypto: dict[tuple[str, float], Any] = {}
 
     # -- protocol ---------------------------------------------------------------------------------------
 
@@ -175,9 +176,9 @@ class AzureKeyVaultService:
                                       hint="give the version in the URL: .../keys/<name>/<version>")
             url = key_url(vault_url, name, version)
             what = f"could not encrypt the data key with Azure Key Vault key {url}"
-        from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm
+        from azure.keyvault.keys.crypto import EncryptionAlgorithm
 
-        crypto = CryptographyClient(url, credential, **options)
+        crypto = self._crypto_client(url, vault_url, timeout, what)
         result = self._call(what, lambda: crypto.encrypt(EncryptionAlgorithm.rsa_oaep_256, data_key), timeout)
         return KeyStanza(KIND, {"vault_url": vault_url, "name": name, "version": version,
                                 "created_at": now_rfc3339(), "enc": encode_enc(bytes(result.ciphertext))})
@@ -197,10 +198,9 @@ class AzureKeyVaultService:
         if not ciphertext:
             raise KeyServiceError(f"{what}: enc is not base64url", hint="the file's sops metadata is damaged")
         timeout = timeout_setting()
-        from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm
+        from azure.keyvault.keys.crypto import EncryptionAlgorithm
 
-        crypto = CryptographyClient(url, self._get_credential(timeout, what),
-                                    **self._client_options(vault_url, timeout))
+        crypto = self._crypto_client(url, vault_url, timeout, what)
         result = self._call(what, lambda: crypto.decrypt(EncryptionAlgorithm.rsa_oaep_256, ciphertext), timeout)
         return bytes(result.plaintext)
 
@@ -226,6 +226,18 @@ class AzureKeyVaultService:
         if _is_loopback_url(vault_url):
             options["verify_challenge_resource"] = False
         return options
+
+    def _crypto_client(self, url: str, vault_url: str, timeout: float, what: str) -> Any:
+        """A CryptographyClient for one key version, cached (it keeps the public key and the token)."""
+        from azure.keyvault.keys.crypto import CryptographyClient
+
+        credential = self._get_credential(timeout, what)
+        with self._lock:
+            client = self._crypto.get((url, timeout))
+            if client is None:
+                client = CryptographyClient(url, credential, **self._client_options(vault_url, timeout))
+                self._crypto[(url, timeout)] = client
+            return client
 
     def _get_credential(self, timeout: float, what: str) -> Any:
         with self._lock:
