@@ -168,3 +168,25 @@ class AlreadyEncrypted(PsopsError):
     """Encrypting a file that already carries SOPS metadata is refused (exit 203, as SOPS)."""
 
     exit_code = 203
+
+
+# --- git integration (psops.git) ---
+
+
+class GitError(PsopsError):
+    """A git command failed, or the directory is not inside a git work tree. psops-specific: exit 70."""
+
+    exit_code = 70
+
+
+class MergeConflict(PsopsError):
+    """A 3-way merge of an encrypted file found conflicting changes; the working file is left as ours, still
+    encrypted, for git to mark as conflicted. psops-specific: exit 71."""
+
+    exit_code = 71
+
+
+class CheckFailed(PsopsError):
+    """``psops check`` found problems (listed as ``path:line rule`` lines on stdout). psops-specific: exit 72."""
+
+    exit_code = 72

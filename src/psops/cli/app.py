@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, misc, values
+from psops.cli import crypt, git_cmds, misc, values
 
 app = typer.Typer(
     name="psops",
@@ -45,3 +45,6 @@ app.command()(misc.filestatus)
 app.command()(misc.keygen)
 app.command("set")(values.set_value_command)
 app.command("unset")(values.unset_value_command)
+app.add_typer(git_cmds.git_app, name="git")
+app.command()(git_cmds.check)
+app.command("mergetool")(git_cmds.mergetool)
