@@ -146,6 +146,17 @@ class ValueCipher:
         self._random = random
         self._stash: dict[tuple[str, bytes, str], bytes] = {}
 
+    def rekeyed(self, data_key: bytes) -> ValueCipher:
+        """A cipher for a *new* data key whose IV stash is a copy of this one's (used by key rotation).
+
+        This is what ``sops rotate`` does: decrypt every value with the old cipher (filling the stash), then
+        encrypt with a new data key reusing the old IVs, so data and tag of every value change while the IVs
+        stay. Reusing an IV under a different AES-GCM key is safe: GCM needs (key, IV) pairs to be unique.
+        """
+        other = ValueCipher(data_key, random=self._random)
+        other._stash = dict(self._stash)
+        return other
+
     def encrypt(self, value: Leaf, aad: str) -> str:
         """Encrypt a leaf to its ENC string; empty strings and empty comments stay as they are."""
         plain, type_tag = canonical(value)

@@ -16,8 +16,9 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from psops import shamir
 from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
@@ -34,7 +35,15 @@ from psops.errors import (
 )
 from psops.keys import KNOWN_KINDS, get_service, is_supported
 from psops.keys.base import KeyStanza
-from psops.metadata import WRITE_VERSION, Metadata, mac_aad, now_rfc3339, parse_metadata, split_metadata
+from psops.metadata import (
+    DATA_KEY_CREATED_AT,
+    WRITE_VERSION,
+    Metadata,
+    mac_aad,
+    now_rfc3339,
+    parse_metadata,
+    split_metadata,
+)
 from psops.selection import EncryptionRules
 from psops.tree import Comment, Document, Leaf, Mapping, Value
 
@@ -239,6 +248,13 @@ def _reason(exc: KeyServiceError, described: str) -> str:
     return f"{message} (hint: {exc.hint})" if exc.hint else message
 
 
+UNWRAPPED_BY: ContextVar[list[KeyStanza] | None] = ContextVar("psops_unwrapped_by", default=None)
+"""When set to a list, :func:`unwrap_data_key` appends the master key that opened each key group to it.
+
+The audit trail (:mod:`psops.lifecycle.audit`) sets it around one operation to record which key unwrapped
+the data key; nothing else reads it."""
+
+
 def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = None) -> bytes:
     """Recover the data key: the first master key that works in each group, then Shamir across groups.
 
@@ -271,6 +287,11 @@ def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = Non
         key = shamir.combine(parts)
     if len(key) != 32:
         raise KeyServiceError(f"the unwrapped data key has {len(key)} bytes instead of 32")
+    used = UNWRAPPED_BY.get()
+    if used is not None:
+        # _unwrap_group records one attempt per key tried before the one that worked, in rank order.
+        used.extend(sorted(group, key=lambda s: rank.get(s.kind, len(rank)))[len(tried)]
+                    for group, (part, tried) in zip(groups, results, strict=True) if part is not None)
     return key
 
 
@@ -349,8 +370,10 @@ def encrypt_document(doc: Document, groups: Sequence[Sequence[KeyStanza]], *, ru
         rules = rules.with_default()
     data_key = random(32)
     wrapped = wrap_data_key(data_key, groups, shamir_threshold, random=random)
+    now = now or datetime.now(UTC)
     meta = Metadata(key_groups=wrapped, rules=rules,
-                    shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0)
+                    shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0,
+                    extensions={DATA_KEY_CREATED_AT: now_rfc3339(now)})  # for rotate_after (docs/lifecycle.md)
     return seal_document(doc, meta, ValueCipher(data_key, random=random), now=now)
 
 
@@ -361,7 +384,7 @@ def seal_document(doc: Document, meta: Metadata, cipher: ValueCipher,
     lastmodified = now_rfc3339(now)
     meta = Metadata(key_groups=meta.key_groups, rules=meta.rules, shamir_threshold=meta.shamir_threshold,
                     lastmodified=lastmodified, mac=make_mac(cipher, mac_hex, lastmodified),
-                    version=WRITE_VERSION)
+                    version=WRITE_VERSION, extensions=dict(meta.extensions))
     return encrypted, meta
 
 

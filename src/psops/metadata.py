@@ -20,6 +20,9 @@ from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 from psops.tree import Comment, Document, Mapping, Value
 
 SOPS_KEY = "sops"
+EXTENSION_PREFIX = "psops_"
+DATA_KEY_CREATED_AT = "psops_data_key_created_at"
+"""Extension field: when the file's current data key was generated (written by psops encrypt and rotate)."""
 # The version psops writes: a real SOPS semver (sops refuses non-semver versions and treats < 3.3.0 files
 # with a legacy KMS recovery routine).
 WRITE_VERSION = "3.11.0"
@@ -40,6 +43,9 @@ class Metadata:
     lastmodified: str = ""
     mac: str = ""
     version: str = WRITE_VERSION
+    # psops' own fields of the sops block (names starting with ``psops_``, e.g. the data key's creation time,
+    # see docs/lifecycle.md): sops ignores them when reading and drops them when it rewrites the file.
+    extensions: dict[str, str] = field(default_factory=dict)
 
     def threshold(self) -> int:
         """The number of groups needed to recover the data key (1 for a single group)."""
@@ -97,7 +103,8 @@ def _plugin_kinds_in(raw: dict[str, object]) -> list[str]:
     """Key kinds from installed plug-ins (entry-point group psops.key_services) among the keys of ``raw``.
 
     The entry points are only scanned when the block has a field psops does not know itself."""
-    extra = [n for n in raw if n not in KNOWN_KINDS and n not in _NOT_KEY_LISTS]
+    extra = [n for n in raw if n not in KNOWN_KINDS and n not in _NOT_KEY_LISTS
+             and not n.startswith(EXTENSION_PREFIX)]
     if not extra:
         return []
     from psops.keys import plugin_kinds
@@ -169,6 +176,8 @@ def parse_metadata(block: Mapping | None) -> Metadata:
         lastmodified=lastmodified,
         mac=str(raw.get("mac") or ""),
         version=version,
+        extensions={k: str(v) for k, v in raw.items()
+                    if k.startswith(EXTENSION_PREFIX) and isinstance(v, str | int | float) and not isinstance(v, bool)},
     )
 
 
@@ -229,6 +238,8 @@ def build_metadata(meta: Metadata, *, empty_list_as_null: bool = False) -> Mappi
             out.items.append((name, value))
     if meta.rules.mac_only_encrypted:
         out.items.append(("mac_only_encrypted", True))
+    for name, text in meta.extensions.items():
+        out.items.append((name, text))
     out.items.append(("version", meta.version))
     return out
 
