@@ -26,7 +26,7 @@ Index = Annotated[str, typer.Argument(help='Path of the value, e.g. \'["db"]["pa
 Value = Annotated[
     str | None,
     typer.Argument(help="The new value as JSON ('\"text\"', 42, true, null, {...}, [...]); with --value-file a "
-                        "path to read it from; omitted with --value-stdin.", metavar="[VALUE]", show_default=False),
+                        "path to read it from; omitted with --value-stdin.", metavar="VALUE", show_default=False),
 ]
 ValueFile = Annotated[
     bool, typer.Option("--value-file", help="Treat VALUE as a file holding the JSON value (keeps it out of ps).")
