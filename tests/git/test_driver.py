@@ -16,6 +16,7 @@ from fixtures.gitrepo import GitRepo, sops_encrypt, sops_run
 from psops.engine import open_document, unwrap_data_key, wrap_data_key
 from psops.formats import get_store
 from psops.git.driver import merge_blobs, run_driver
+from psops.git.install import install
 from psops.keys import reset_services
 from psops.keys.base import KeyStanza
 from psops.metadata import attach_metadata, build_metadata
@@ -41,8 +42,7 @@ def _enc_values(data: bytes) -> dict[str, str]:
 
 @pytest.fixture
 def merge_repo(repo: GitRepo, psops_bin: str) -> GitRepo:
-    proc = repo.run(psops_bin, "git", "install", "--attributes", "*.json", "--attributes", "*.yaml")
-    assert proc.returncode == 0, proc.stderr
+    install(repo_dir=repo.path, attributes=["*.json", "*.yaml"])  # the CLI itself is tested in test_install
     repo.git("config", "mergetool.keepBackup", "false")
     return repo
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fixtures.gitrepo import GitRepo, sops_encrypt, sops_run
+from psops.git.install import install
 from psops.git.textconv import fingerprint, textconv
 from psops.keys.base import KeyStanza
 from psops.operations import EncryptPlan, encrypt_bytes
@@ -79,8 +80,7 @@ def test_a_mac_mismatch_is_shown_not_hidden(age_env: AgeKey) -> None:
 @pytest.fixture
 def diff_repo(repo: GitRepo, age_env: AgeKey, sops_bin: str, psops_bin: str) -> GitRepo:
     """A repository with psops installed for *.json and *.yaml and two commits of secrets.json."""
-    out = repo.run(psops_bin, "git", "install", "--attributes", "*.json", "--attributes", "*.yaml")
-    assert out.returncode == 0, out.stderr
+    install(repo_dir=repo.path, attributes=["*.json", "*.yaml"])  # the CLI itself is tested in test_install
     sops_encrypt(sops_bin, repo, "secrets.json", PLAIN["json"], age_env.recipient)
     # creation rules that match nothing: the textconv must not depend on them
     repo.write(".sops.yaml", "creation_rules:\n  - path_regex: ^does-not-match$\n    age: " + age_env.recipient + "\n")

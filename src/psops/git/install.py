@@ -115,7 +115,7 @@ def _open_config(repo_dir: Path | None, global_: bool) -> tuple[Any, Path]:
 def _current(parser: Any, setting: Setting) -> str | None:
     if not parser.has_option(setting.section, setting.option):
         return None
-    return str(parser.get_value(setting.section, setting.option, raw=True))
+    return str(parser.get(setting.section, setting.option))
 
 
 def attributes_path(repo_dir: Path | None, global_: bool) -> Path:

@@ -23,6 +23,7 @@ _ENC_VALUE = re.compile(r"ENC\[AES256_GCM,[^\]\n]*\]")
 _ALLOW = re.compile(r"psops:allow(?:[ =:]+([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*))?")
 _PLACEHOLDER = re.compile(r"^(?:\$\{.*\}|\{\{.*\}\}|<.*>|%\(.*\)s?|\$\(.*\))$")
 MIN_ENTROPY = 3.5
+GENERIC_RULE = "high-entropy-assignment"  # not reported on a line where a specific rule matched
 MIN_SECRET_LENGTH = 16
 
 
@@ -73,7 +74,7 @@ RULES: tuple[Rule, ...] = (
          re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[0-9A-Za-z]+-[0-9A-Za-z-]{6,}")),
     Rule("slack-webhook", "a Slack incoming-webhook URL",
          re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
-    Rule("high-entropy-assignment", "a random-looking value assigned to a secret-sounding name",
+    Rule(GENERIC_RULE, "a random-looking value assigned to a secret-sounding name",
          re.compile(rf"(?i)(?<![A-Za-z0-9_]){_SECRET_NAME}[\"']?\s*(?::=|=>|:|=)\s*"
                     r"(?P<value>\"[^\"\n]{16,}\"|'[^'\n]{16,}'|[^\s\"',;#]{16,})"),
          _high_entropy),
@@ -132,7 +133,8 @@ def scan_text(text: str, index: LineIndex | None = None) -> list[tuple[int, str]
             number = lines.line_of(match.start())
             if not allowed_on_line(lines.line(number), rule.name):
                 found.add((number, rule.name))
-    return sorted(found)
+    specific = {line for line, name in found if name != GENERIC_RULE}
+    return sorted((line, name) for line, name in found if name != GENERIC_RULE or line not in specific)
 
 
 __all__ = [
