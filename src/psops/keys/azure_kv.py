@@ -14,9 +14,8 @@ Credentials follow ``DefaultAzureCredential`` (environment service principal, wo
 identity, Azure CLI ...). When ``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID`` and ``AZURE_CLIENT_SECRET`` are set, a
 ClientSecretCredential is built directly; if ``AZURE_AUTHORITY_HOST`` then names a private authority (not a
 Microsoft login host) MSAL's instance discovery against login.microsoftonline.com is switched off. TLS uses
-the system trust store, or ``REQUESTS_CA_BUNDLE``. For a vault on a loopback address (a local stand-in) the
-check that the bearer challenge's resource matches the vault's domain is skipped: no Azure resource domain
-can match an IP address, and the token never leaves the machine.
+the system trust store, or ``REQUESTS_CA_BUNDLE``. The SDK's check that the bearer challenge's resource
+belongs to the vault's domain stays on.
 
 Every HTTP request has connect/read timeouts (``PSOPS_AZURE_KV_TIMEOUT`` seconds, default 30) and at most
 two retries, so nothing hangs. SDK errors become :class:`~psops.errors.KeyServiceError` naming the key URL,
@@ -27,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import re
 import threading
@@ -102,16 +100,6 @@ def timeout_setting() -> float:
 def _transport_options(timeout: float) -> dict[str, Any]:
     return {"connection_timeout": min(timeout, 10.0), "read_timeout": timeout, "retry_total": RETRIES,
             "retry_backoff_factor": 0.3, "retry_backoff_max": 2, "timeout": timeout * (RETRIES + 1)}
-
-
-def _is_loopback_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def make_credential(timeout: float) -> Any:
@@ -222,10 +210,7 @@ class AzureKeyVaultService:
 
     @staticmethod
     def _client_options(vault_url: str, timeout: float) -> dict[str, Any]:
-        options = _transport_options(timeout)
-        if _is_loopback_url(vault_url):
-            options["verify_challenge_resource"] = False
-        return options
+        return _transport_options(timeout)
 
     def _crypto_client(self, url: str, vault_url: str, timeout: float, what: str) -> Any:
         """A CryptographyClient for one key version, cached (it keeps the public key and the token)."""
