@@ -17,7 +17,8 @@ import pyrage
 import pytest
 
 pytest_plugins = ["fixtures.gnupg", "fixtures.loopback", "fixtures.gcp_kms", "fixtures.azure_kv",
-                  "fixtures.aws", "fixtures.vault", "fixtures.gitrepo"]
+                  "fixtures.aws", "fixtures.vault", "fixtures.editing",
+                  "fixtures.gitrepo"]
 
 _SCRUB_PREFIXES = ("SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_", "GNUPGHOME", "PSOPS_")
 

@@ -170,6 +170,40 @@ class AlreadyEncrypted(PsopsError):
     exit_code = 203
 
 
+# --- editing and exec (psops.editing, psops.exec) ---
+
+
+class Interrupted(PsopsError):
+    """psops was stopped by SIGINT, SIGTERM or SIGHUP; temp files were removed (exit 85, as SOPS for Ctrl-C)."""
+
+    exit_code = 85
+
+
+class EditorFailed(PsopsError):
+    """No editor could be found or run, or it failed (exit 201, as SOPS)."""
+
+    exit_code = 201
+
+
+class EditRejected(PsopsError):
+    """The edited content cannot be saved (invalid syntax, changed metadata, file changed meanwhile); the edits
+    are kept in a private file whose path the message names. psops-specific: exit 204."""
+
+    exit_code = 204
+
+
+class NotAnEnvVar(PsopsError):
+    """exec-env: a value or key cannot become an environment variable (nested, list, '=' or NUL). Exit 13."""
+
+    exit_code = 13
+
+
+class CommandNotRun(PsopsError):
+    """exec-env/exec-file: the command could not be started (exit 127, as shells use for it)."""
+
+    exit_code = 127
+
+
 # --- git integration (psops.git) ---
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, git_cmds, misc, values
+from psops.cli import crypt, edit, exec_cmds, git_cmds, misc, values
 
 app = typer.Typer(
     name="psops",
@@ -43,6 +43,10 @@ app.command()(crypt.encrypt)
 app.command()(crypt.decrypt)
 app.command()(misc.filestatus)
 app.command()(misc.keygen)
+app.command()(edit.edit)
+app.command()(edit.replace)
+app.command("exec-env")(exec_cmds.exec_env)
+app.command("exec-file")(exec_cmds.exec_file)
 app.command("set")(values.set_value_command)
 app.command("unset")(values.unset_value_command)
 app.add_typer(git_cmds.git_app, name="git")

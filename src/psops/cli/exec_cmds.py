@@ -1,0 +1,110 @@
+"""``psops exec-env`` and ``psops exec-file``."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated
+
+import typer
+
+from psops.cli import options as o
+from psops.cli.keysel import store_settings
+from psops.cli.output import about, warn
+from psops.errors import CannotWriteOutput
+from psops.exec import DEFAULT_FILENAME, exec_command, plaintext_path, run_command, secrets_env
+from psops.files import read_input
+from psops.operations import decrypt_bytes, open_encrypted, resolve_formats
+
+CommandArg = Annotated[
+    str,
+    typer.Argument(help="One command string, run with /bin/sh -c (quote it as one argument).", metavar="CMD"),
+]
+Pristine = Annotated[
+    bool, typer.Option("--pristine", help="Start the command with only the secrets in its environment.")
+]
+SameProcess = Annotated[
+    bool,
+    typer.Option("--same-process", help="Replace psops with the command (exec) instead of running a child."),
+]
+Flatten = Annotated[
+    bool,
+    typer.Option("--flatten", help="Export nested mappings as NAME_KEY_SUBKEY variables (keys joined with _)."),
+]
+NoFifo = Annotated[
+    bool,
+    typer.Option("--no-fifo", help="Use a 0600 temporary file instead of a FIFO (removed afterwards)."),
+]
+Filename = Annotated[
+    str,
+    typer.Option("--filename", help="Name of the temporary file or FIFO that {} stands for."),
+]
+
+_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._+@%,=/:-]+$")
+
+
+def _order(decryption_order: str | None) -> list[str] | None:
+    return [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
+
+
+def exec_env(
+    file: o.FileArg,
+    command: CommandArg,
+    pristine: Pristine = False,
+    same_process: SameProcess = False,
+    flatten: Flatten = False,
+    ignore_mac: o.IgnoreMac = False,
+    input_type: o.InputType = None,
+    decryption_order: o.DecryptionOrder = None,
+    config: o.ConfigOpt = None,
+) -> None:
+    """Run CMD with the file's top-level values as environment variables (never in argv).
+
+    Scalars only; nested mappings with --flatten (as NAME_KEY); lists, keys with '=' or NUL are refused.
+    Exits with CMD's status.
+
+    Example: psops exec-env secrets.enc.yaml './deploy.sh'
+    """
+    with about(file):
+        fin, _ = resolve_formats(file, input_type, None)
+        opened = open_encrypted(read_input(file), input_format=fin, ignore_mac=ignore_mac,
+                                decryption_order=_order(decryption_order), settings=store_settings(config, file))
+        for message in opened.warnings:
+            warn(f"{file}: {message}")
+        secrets = secrets_env(opened.doc[0], flatten=flatten)
+    env = {} if pristine else dict(os.environ)
+    env.update(secrets)
+    if same_process:
+        exec_command(command, env)
+    raise typer.Exit(run_command(command, env))
+
+
+def exec_file(
+    file: o.FileArg,
+    command: CommandArg,
+    no_fifo: NoFifo = False,
+    filename: Filename = DEFAULT_FILENAME,
+    ignore_mac: o.IgnoreMac = False,
+    input_type: o.InputType = None,
+    output_type: o.OutputType = None,
+    decryption_order: o.DecryptionOrder = None,
+    config: o.ConfigOpt = None,
+) -> None:
+    """Run CMD with {} replaced by the path of the decrypted file: a FIFO (read once) unless --no-fifo.
+
+    The FIFO or 0600 file lives in a private 0700 temp dir, removed when CMD ends. Exits with CMD's status.
+
+    Example: psops exec-file secrets.enc.json 'jq .db {}'
+    """
+    with about(file):
+        fin, fout = resolve_formats(file, input_type, output_type)
+        result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
+                               decryption_order=_order(decryption_order), settings=store_settings(config, file))
+        for message in result.warnings:
+            warn(f"{file}: {message}")
+        with plaintext_path(result.data, fifo=not no_fifo, filename=filename) as path:
+            if not _SHELL_SAFE.match(str(path)):
+                raise CannotWriteOutput(f"the temporary path {str(path)!r} is not safe to put in a shell command",
+                                        hint="set TMPDIR to a path without spaces or shell characters")
+            status = run_command(command.replace("{}", str(path)), os.environ)
+    raise typer.Exit(status)
