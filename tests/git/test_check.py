@@ -80,10 +80,21 @@ def _malformed_value(recipient: str) -> tuple[dict[str, str], str]:
     return {"secrets/app.json": text}, f"secrets/app.json:{_line_of(text, 'password')} broken-sops-file"
 
 
+def _plaintext_value_yaml(recipient: str) -> tuple[dict[str, str], str]:
+    plan = EncryptPlan(key_groups=[[KeyStanza("age", {"recipient": recipient})]])
+    text = encrypt_bytes(b"db:\n    user: admin\n    hosts:\n        - a\n        - b\n", plan, input_format="yaml",
+                         output_format="yaml").decode()
+    lines = text.splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if line.strip().startswith("- ENC[")) + 1  # the second host
+    lines[i] = "        - plain-host\n"
+    return {"secrets/db.yaml": "".join(lines)}, f"secrets/db.yaml:{i + 1} plaintext-value"
+
+
 CASES: dict[str, Callable[[str], tuple[dict[str, str], str]]] = {
     "unencrypted file under a creation rule":
         lambda r: ({"secrets/db.yaml": "password: hunter2\n"}, "secrets/db.yaml:1 not-encrypted"),
     "plaintext value in a SOPS file": _plaintext_value,
+    "plaintext value in a SOPS YAML list": _plaintext_value_yaml,
     "conflict markers in a SOPS file": _conflict_markers,
     "SOPS file without a MAC": _broken,
     "malformed ENC value": _malformed_value,
@@ -139,6 +150,25 @@ def test_allowlist_file_and_inline_comments_silence_findings(guarded: GitRepo) -
                             f"OTHER = '{FAKE['github']}'  # psops:allow aws-access-key-id\n")
     guarded.git("add", ".")
     assert [str(f) for f in check_staged().findings] == ["app.py:2 github-token", "docs/other.pem:1 pgp-private-key"]
+
+
+def test_verify_mac_reports_a_tampered_file_when_a_key_is_available(guarded: GitRepo, age_key: AgeKey,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _encrypted_json(age_key.recipient, {"password": "p"})
+    tampered = re.sub(r'"lastmodified": "[^"]+"', '"lastmodified": "2001-01-01T00:00:00Z"', text)
+    guarded.write("secrets/app.json", tampered)
+    guarded.git("add", ".")
+    assert check_staged().findings == []  # structurally fine: only the MAC can tell
+    no_key = check_staged(verify_mac=True)
+    assert no_key.findings == [] and any("MAC not verified" in w for w in no_key.warnings)
+    key_file = guarded.path.parent / "keys.txt"
+    key_file.write_text(age_key.identity + "\n")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    from psops.keys import reset_services
+
+    reset_services()
+    line = _line_of(tampered, '"sops"')
+    assert [str(f) for f in check_staged(verify_mac=True).findings] == [f"secrets/app.json:{line} mac-mismatch"]
 
 
 def test_installed_hook_blocks_a_bad_commit_and_lets_good_ones_through(guarded: GitRepo, age_key: AgeKey) -> None:
