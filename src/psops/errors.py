@@ -224,3 +224,28 @@ class CheckFailed(PsopsError):
     """``psops check`` found problems (listed as ``path:line rule`` lines on stdout). psops-specific: exit 72."""
 
     exit_code = 72
+
+
+# --- Kubernetes manifests (psops.k8s) ---
+
+
+class ManifestCheckFailed(PsopsError):
+    """A manifest stream failed a check: a decrypted Secret's ``data`` value is not base64, a ``stringData``
+    value is not a string, two Secrets share namespace/name, or a document is not a Kubernetes object.
+    psops-specific: exit 73."""
+
+    exit_code = 73
+
+
+class UnsafeInput(PsopsError):
+    """An input was refused for safety: a symbolic link leaving the given roots, a file over the size limit,
+    something that is not a regular file. psops-specific: exit 74."""
+
+    exit_code = 74
+
+
+class GeneratorError(PsopsError):
+    """A KSOPS generator manifest or a KRM ResourceList is invalid (missing name, bad path, duplicate key).
+    psops-specific: exit 75."""
+
+    exit_code = 75

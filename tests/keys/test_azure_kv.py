@@ -93,6 +93,18 @@ def test_json_file_round_trip_resolves_the_latest_version(azure_kv_env: AzureKvS
     assert ("POST", f"/keys/main/{version}/decrypt") in azure_kv_env.calls
 
 
+def test_yaml_file_round_trip(azure_kv_env: AzureKvServer) -> None:
+    plain = b"# database\ndb:\n    user: app\n    password: hunter2\nreplicas: 3\n"
+    plan = operations.EncryptPlan(key_groups=[[_kv(azure_kv_env, "other")]])
+    encrypted = operations.encrypt_bytes(plain, plan, input_format="yaml", output_format="yaml")
+    text = encrypted.decode()
+    assert "hunter2" not in text and f"vault_url: {azure_kv_env.base_url}" in text
+    enc = re.search(r"^\s+enc: (\S+)$", text, re.M)
+    assert enc and RAW_B64URL.fullmatch(enc.group(1)) and len(decode_enc(enc.group(1))) == 256
+    reset_services()
+    assert operations.decrypt_bytes(encrypted, input_format="yaml", output_format="yaml").data == plain
+
+
 def test_enc_is_rsa_oaep_256_of_the_data_key(azure_kv_env: AzureKvServer) -> None:
     data_key = os.urandom(32)
     stanza = get_service("azure_kv").wrap(_kv(azure_kv_env), data_key)

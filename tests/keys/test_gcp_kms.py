@@ -88,6 +88,18 @@ def test_json_file_round_trip_and_enc_is_std_base64_of_the_service_ciphertext(gc
     assert gcp_kms_env.calls[-1] == ("Decrypt", resource_id("main"), b"")
 
 
+def test_yaml_file_round_trip(gcp_kms_env: GcpKmsServer) -> None:
+    plain = b"# database\ndb:\n    user: app\n    password: hunter2\nreplicas: 3\n"
+    plan = operations.EncryptPlan(key_groups=[[_gcp()]])
+    encrypted = operations.encrypt_bytes(plain, plan, input_format="yaml", output_format="yaml")
+    text = encrypted.decode()
+    assert "hunter2" not in text and f"resource_id: {resource_id('main')}" in text
+    enc = re.search(r"^\s+enc: (\S+)$", text, re.M)
+    assert enc and STD_B64.fullmatch(enc.group(1))
+    reset_services()
+    assert operations.decrypt_bytes(encrypted, input_format="yaml", output_format="yaml").data == plain
+
+
 def test_engine_api_round_trip_with_two_gcp_keys(gcp_kms_env: GcpKmsServer) -> None:
     doc = [Mapping([("api_key", "abc"), ("count", 3)])]
     encrypted, meta = encrypt_document(doc, [[_gcp("main"), _gcp("other")]], rules=EncryptionRules())

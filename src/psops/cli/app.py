@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, edit, exec_cmds, git_cmds, misc, values
+from psops.cli import crypt, edit, exec_cmds, git_cmds, k8s_cmds, misc, values
 
 app = typer.Typer(
     name="psops",
@@ -50,5 +50,6 @@ app.command("exec-file")(exec_cmds.exec_file)
 app.command("set")(values.set_value_command)
 app.command("unset")(values.unset_value_command)
 app.add_typer(git_cmds.git_app, name="git")
+app.add_typer(k8s_cmds.k8s_app, name="k8s")
 app.command()(git_cmds.check)
 app.command("mergetool")(git_cmds.mergetool)
