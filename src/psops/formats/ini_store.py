@@ -254,7 +254,7 @@ def _blen(text: str) -> int:
 def _comment_lines(comment: str, trim_plain: bool) -> list[str]:
     out = []
     for line in comment.split("\n"):
-        if line[:1] in ("#", ";") and line:
+        if line[:1] in ("#", ";"):
             out.append(line[0] + " " + go_trim_space(line[1:]))
         else:
             out.append("; " + (go_trim_space(line) if trim_plain else line))
