@@ -185,7 +185,7 @@ def test_a_silent_endpoint_times_out(aws_kms: AwsKms, black_hole: BlackHole,
     monkeypatch.setattr(kms_module, "READ_TIMEOUT", 0.5)
     monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{black_hole.port}")
     start = time.monotonic()
-    with pytest.raises(KeyServiceError, match="unreachable.*ReadTimeoutError"):
+    with pytest.raises(KeyServiceError, match=r"unreachable.*ReadTimeoutError"):
         get_service("kms").wrap(_recipient(aws_kms.keys.key_arn), DATA_KEY)
     elapsed = time.monotonic() - start
     assert elapsed < 0.5 * kms_module.MAX_ATTEMPTS + 3, elapsed

@@ -159,7 +159,9 @@ class VaultTransitService:
         try:
             return call()
         except (hexc.Forbidden, hexc.Unauthorized) as exc:
-            raise KeyServiceError(f"Vault key {uri}: could not {what}: permission denied ({_reason(exc)})",
+            reason = _reason(exc)
+            detail = "" if reason == "permission denied" else f" ({reason})"
+            raise KeyServiceError(f"Vault key {uri}: could not {what}: permission denied{detail}",
                                   hint="check VAULT_TOKEN / ~/.vault-token and that its policy allows "
                                        f"update on {_field(stanza, 'engine_path')}/{what}/"
                                        f"{_field(stanza, 'key_name')}") from None
@@ -168,7 +170,8 @@ class VaultTransitService:
                                   hint="check the engine path (is the transit engine mounted there?)") from None
         except hexc.InvalidRequest as exc:
             reason = _reason(exc)
-            hint = ("check the key name, or create it: bao/vault write -f <engine>/keys/<name>"
+            engine, name = _field(stanza, "engine_path"), _field(stanza, "key_name")
+            hint = (f"check the key name, or create the key: vault write -f {engine}/keys/{name}"
                     if "not found" in reason else "the ciphertext in the file does not belong to this key")
             raise KeyServiceError(f"Vault key {uri}: could not {what}: {reason}", hint=hint) from None
         except (hexc.VaultDown, hexc.VaultNotInitialized) as exc:
