@@ -249,3 +249,27 @@ class GeneratorError(PsopsError):
     psops-specific: exit 75."""
 
     exit_code = 75
+
+
+# --- key lifecycle (psops.lifecycle) ---
+
+
+class AuditError(PsopsError):
+    """The audit trail configured in .sops-policy.yaml cannot be written; psops refuses to work unrecorded.
+    psops-specific: exit 80."""
+
+    exit_code = 80
+
+
+class LifecycleCheckFailed(PsopsError):
+    """``psops status --check`` found files whose data key is due for rotation or whose keys are stale.
+    psops-specific: exit 81."""
+
+    exit_code = 81
+
+
+class BulkFailed(PsopsError):
+    """A run over several files (rotate, updatekeys) failed for some of them; the others were done.
+    psops-specific: exit 82."""
+
+    exit_code = 82

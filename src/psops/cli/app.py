@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, edit, exec_cmds, git_cmds, k8s_cmds, misc, values
+from psops.cli import crypt, edit, exec_cmds, git_cmds, k8s_cmds, lifecycle_cmds, misc, values
 
 app = typer.Typer(
     name="psops",
@@ -53,3 +53,6 @@ app.add_typer(git_cmds.git_app, name="git")
 app.add_typer(k8s_cmds.k8s_app, name="k8s")
 app.command()(git_cmds.check)
 app.command("mergetool")(git_cmds.mergetool)
+app.command()(lifecycle_cmds.rotate)
+app.command()(lifecycle_cmds.updatekeys)
+app.command()(lifecycle_cmds.status)
