@@ -11,8 +11,9 @@ conflict regions::
         password: from-their-branch
     >>>>>>> theirs
 
-The text goes to a private temp file (mode 0600 in a 0700 directory of its own, removed on every exit path,
-as ``psops edit`` does) and the editor (``$SOPS_EDITOR``, ``$EDITOR``, else vim, nano, vi) is run on it. On
+The text goes to a private temp file through ``psops edit``'s machinery (:mod:`psops.editing`: mode 0600 in a
+0700 directory of its own, removed on every exit path, SIGINT/SIGTERM/SIGHUP trapped until it is gone) and the
+editor (``$SOPS_EDITOR``, ``$EDITOR``, else vim, nano, vi) is run on it. On
 save the text must hold no conflict marker, must parse, and must not carry a ``sops`` block; it is then sealed
 like a driver merge (:func:`psops.git.driver.seal_merged`: the chosen side's data key, unchanged values keep
 their ciphertext) and written atomically to the working file. When the structural merge has no conflict at
@@ -23,28 +24,22 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 
+from psops.editing.editor import EditorCommand, resolve_editor, run_editor
+from psops.editing.session import temp_name
+from psops.editing.signals import SignalTrap
+from psops.editing.workspace import private_dir
 from psops.engine import has_metadata
-from psops.errors import EditorFailed, Interrupted, MergeConflict, PsopsError
+from psops.errors import EditorFailed, MergeConflict, PsopsError
 from psops.files import atomic_write
 from psops.formats import StoreSettings, get_store
 from psops.git.driver import Sides, open_sides, seal_merged, store_settings
 from psops.git.merge import Conflict, merge_documents
 from psops.tree import Document
-
-_FALLBACK_EDITORS = ("vim", "nano", "vi")
-_EXT = {"yaml": ".yaml", "json": ".json", "binary": ".txt", "dotenv": ".env", "ini": ".ini"}
 
 
 @dataclass
@@ -53,6 +48,7 @@ class ConflictView:
 
     text: bytes
     conflicts: list[Conflict]
+    doc: Document  # the merge with every conflict resolved to ours
 
 
 @dataclass
@@ -95,10 +91,10 @@ def conflict_view(sides: Sides, *, marker_size: int = 7, settings: StoreSettings
     store = get_store(sides.fmt, settings)
     as_ours = merge_documents(base, sides.ours.doc, sides.theirs.doc, prefer="ours")
     if as_ours.clean:
-        return ConflictView(store.dump(as_ours.doc), [])
+        return ConflictView(store.dump(as_ours.doc), [], as_ours.doc)
     as_theirs = merge_documents(base, sides.ours.doc, sides.theirs.doc, prefer="theirs")
     text = with_markers(store.dump(as_ours.doc), store.dump(as_theirs.doc), marker_size=marker_size)
-    return ConflictView(text, as_ours.conflicts)
+    return ConflictView(text, as_ours.conflicts, as_ours.doc)
 
 
 def has_markers(data: bytes, marker_size: int = 7) -> int:
@@ -110,66 +106,26 @@ def has_markers(data: bytes, marker_size: int = 7) -> int:
     return 0
 
 
-def find_editor() -> list[str]:
-    """The editor command: ``$SOPS_EDITOR``, ``$EDITOR``, else vim, nano or vi from PATH."""
-    for var in ("SOPS_EDITOR", "EDITOR"):
-        value = os.environ.get(var, "").strip()
-        if value:
-            return shlex.split(value)
-    for name in _FALLBACK_EDITORS:
-        found = shutil.which(name)
-        if found:
-            return [found]
-    raise EditorFailed("no editor found", hint="set SOPS_EDITOR or EDITOR")
-
-
 @contextlib.contextmanager
 def private_file(fmt: str, data: bytes, name: str) -> Iterator[Path]:
-    """A 0600 file holding ``data`` in a fresh 0700 directory; both removed however the block exits."""
-    previous = _trap_termination()
-    folder = tempfile.mkdtemp(prefix="psops-merge-")
+    """A 0600 file holding ``data`` in a fresh 0700 directory (psops edit's workspace); removed at the end."""
+    with private_dir("psops-merge-") as space:
+        yield space.write_file(temp_name(name, fmt), data)
+
+
+def _edit(editor: EditorCommand, path: Path, trap: SignalTrap) -> bytes:
+    """Run the editor once and read the file back; EditorFailed/Interrupted when that did not work."""
+    trap.check("nothing was written")
+    run = run_editor(editor, path, trap)
+    trap.check("nothing was written")
+    if run.returncode != 0:
+        code = run.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        raise EditorFailed(f"the editor {how}; nothing was written")
     try:
-        os.chmod(folder, 0o700)
-        stem = PurePath(name).stem or "merge"
-        path = Path(folder) / f"{stem}.merge{_EXT.get(fmt, '.txt')}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        _restore_signals(previous)
-
-
-def _terminated(signum: int, _frame: object) -> None:
-    raise Interrupted(f"stopped by signal {signum}; the decrypted temp file was removed")
-
-
-def _trap_termination() -> dict[int, object]:
-    """Turn SIGTERM and SIGHUP into an exception, so the temp file's cleanup runs (main thread only)."""
-    previous: dict[int, object] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        previous[sig] = signal.signal(sig, _terminated)
-    return previous
-
-
-def _restore_signals(previous: dict[int, object]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]
-
-
-def run_editor(path: Path) -> None:
-    """Run the editor on ``path`` and wait; EditorFailed when it cannot start or exits non-zero."""
-    command = [*find_editor(), str(path)]
-    try:
-        proc = subprocess.run(command, check=False)
-    except OSError as exc:
-        raise EditorFailed(f"cannot run the editor {command[0]!r}: {exc.strerror}",
-                           hint="set SOPS_EDITOR or EDITOR to an editor on PATH") from None
-    if proc.returncode != 0:
-        raise EditorFailed(f"the editor exited with status {proc.returncode}; nothing was written")
+        return path.read_bytes()
+    except OSError:
+        raise EditorFailed("the temporary file was removed in the editor; nothing was written") from None
 
 
 def validate_resolution(data: bytes, fmt: str, *, marker_size: int = 7,
@@ -198,13 +154,13 @@ def resolve(merged_path: str | Path, *, base: bytes | None, ours: bytes, theirs:
     sides = open_sides(base, ours, theirs, name=display, decryption_order=decryption_order, settings=settings)
     view = conflict_view(sides, marker_size=marker_size, settings=settings)
     if not view.conflicts:
-        data, notes = seal_merged(sides, get_store(sides.fmt, settings).load(view.text), settings=settings)
+        data, notes = seal_merged(sides, view.doc, settings=settings)
         atomic_write(merged_path, data)
         return MergetoolResult(data, edited=False, notes=notes)
-    with private_file(sides.fmt, view.text, display) as path:
+    editor = resolve_editor()
+    with SignalTrap() as trap, private_file(sides.fmt, view.text, display) as path:
         while True:
-            run_editor(path)
-            edited = path.read_bytes()
+            edited = _edit(editor, path, trap)
             try:
                 if edited == view.text:
                     raise MergeConflict("the file was saved unchanged, with its conflict markers; nothing was written",
@@ -212,23 +168,21 @@ def resolve(merged_path: str | Path, *, base: bytes | None, ours: bytes, theirs:
                 doc = validate_resolution(edited, sides.fmt, marker_size=marker_size, settings=settings)
                 break
             except MergeConflict as exc:
-                if not _ask_again(exc):
+                if not _ask_again(exc, trap):
                     raise
     data, notes = seal_merged(sides, doc, settings=settings)
     atomic_write(merged_path, data)
     return MergetoolResult(data, edited=True, conflicts=view.conflicts, notes=notes)
 
 
-def _ask_again(exc: MergeConflict) -> bool:
+def _ask_again(exc: MergeConflict, trap: SignalTrap) -> bool:
     """On a terminal, offer to re-open the editor after a failed validation."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return False
     sys.stderr.write(f"psops: {exc.message}\nPress Enter to return to the editor, or Ctrl-C to give up: ")
     sys.stderr.flush()
-    try:
+    with trap.raising():
         sys.stdin.readline()
-    except KeyboardInterrupt:
-        return False
     return True
 
 
@@ -236,11 +190,9 @@ __all__ = [
     "ConflictView",
     "MergetoolResult",
     "conflict_view",
-    "find_editor",
     "has_markers",
     "private_file",
     "resolve",
-    "run_editor",
     "validate_resolution",
     "with_markers",
 ]
