@@ -275,6 +275,24 @@ def test_wrong_client_secret(azure_kv_env: AzureKvServer, monkeypatch: pytest.Mo
     assert "kv-secret-wrong" not in err.message and "AZURE_CLIENT_SECRET" in (err.hint or "")
 
 
+def test_managed_identity_through_the_default_chain(azure_kv_env: AzureKvServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # no client secret: DefaultAzureCredential finds the App Service managed identity of the stand-in;
+    # any other address would go to a proxy on a closed loopback port, so nothing can leave the machine
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"):
+        monkeypatch.delenv(name)
+    dead = f"http://127.0.0.1:{closed_port()}"
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, dead)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{azure_kv_env.base_url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", azure_kv_env.identity_header)
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")
+    before = len(azure_kv_env.calls)
+    service = get_service("azure_kv")
+    assert service.unwrap(service.wrap(_kv(azure_kv_env), b"k" * 32)) == b"k" * 32
+    assert ("GET", "/msi/token") in azure_kv_env.calls[before:]
+
+
 def test_unreachable_vault(azure_kv_env: AzureKvServer) -> None:
     url = f"https://127.0.0.1:{closed_port()}"
     stanza = KeyStanza("azure_kv", {"vault_url": url, "name": "k", "version": "1"})
