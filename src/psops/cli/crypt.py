@@ -6,6 +6,7 @@ from psops.cli import options as o
 from psops.cli.keysel import KeyFlags, encrypt_plan, store_settings
 from psops.cli.output import about, check_destination, emit, warn
 from psops.files import read_input
+from psops.lifecycle.audit import audited
 from psops.operations import decrypt_bytes, encrypt_bytes, resolve_formats
 from psops.selection import EncryptionRules
 
@@ -43,7 +44,7 @@ def encrypt(
     psops encrypt --kms arn:aws:kms:eu-west-1:111122223333:alias/sops --encryption-context app:web -i f.json
     """
     name = filename_override or file
-    with about(name):
+    with about(name), audited("encrypt", name, config=config):
         check_destination(in_place, output, file)
         fin, fout = resolve_formats(name, input_type, output_type)
         flag_rules = EncryptionRules(
@@ -78,7 +79,7 @@ def decrypt(
     Example: psops decrypt secrets.enc.yaml; psops decrypt --extract '["db"]["password"]' secrets.enc.yaml
     """
     name = filename_override or file
-    with about(name):
+    with about(name), audited("decrypt", name, config=config):
         check_destination(in_place, output, file)
         fin, fout = resolve_formats(name, input_type, output_type)
         order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None

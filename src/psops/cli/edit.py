@@ -15,6 +15,7 @@ from psops.editing import EditOptions, edit_file, replace_content
 from psops.errors import ConflictingParameters
 from psops.files import atomic_write, read_input
 from psops.formats import format_for
+from psops.lifecycle.audit import audited
 from psops.operations import EncryptPlan, resolve_formats
 from psops.selection import EncryptionRules
 
@@ -73,7 +74,7 @@ def edit(
 
     Example: EDITOR='code --wait' psops edit secrets.enc.yaml
     """
-    with about(file):
+    with about(file), audited("edit", file, config=config):
         if file == "-":
             raise ConflictingParameters("edit needs a file, not standard input", hint="use psops replace FILE -")
         fin, fout = resolve_formats(file, input_type, output_type)
@@ -112,7 +113,7 @@ def replace(
 
     Example: render-config | psops replace secrets.enc.yaml -
     """
-    with about(file):
+    with about(file), audited("replace", file, config=config):
         if file == "-":
             raise ConflictingParameters("replace needs an encrypted FILE, not standard input")
         fmt = format_for(file, input_type)
