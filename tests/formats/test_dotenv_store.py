@@ -11,7 +11,7 @@ from psops.errors import CannotDumpTree, CannotReadInput
 from psops.formats import get_store
 from psops.formats.dotenv_store import DotenvStore
 from psops.metadata import parse_metadata
-from psops.tree import Comment, Mapping
+from psops.tree import Comment, Mapping, Value
 
 VECTOR = shared_dir() / "vectors" / "sops-repo" / "encrypted" / "functional-tests_res_format.enc.env"
 
@@ -43,7 +43,7 @@ def test_values_of_other_formats_are_written_as_sops_does() -> None:
 
 
 @pytest.mark.parametrize("value", [Mapping([("x", "1")]), ["a", "b"]])
-def test_nested_values_cannot_be_written(value: Mapping | list[str]) -> None:
+def test_nested_values_cannot_be_written(value: Value) -> None:
     with pytest.raises(CannotDumpTree, match="cannot use complex value in dotenv file"):
         DotenvStore().dump([Mapping([("OK", "1"), ("NESTED", value)])])
 
