@@ -38,7 +38,7 @@ from psops.git.blobformat import detect_format, looks_like_sops
 from psops.git.plumbing import index_entries, read_blobs, staged_changes, toplevel
 from psops.git.scanners import RULES, LineIndex, allowed_on_line, is_binary, scan_text
 from psops.metadata import Metadata
-from psops.policy import CONFIG_NAMES, Config, discover_config
+from psops.policy import CONFIG_NAMES, Config, find_config, load_config
 from psops.selection import EncryptionRules
 from psops.tree import Comment, Mapping, Value
 
@@ -128,18 +128,27 @@ class Checker:
         self.verify_mac = verify_mac
         self.allowlist = allowlist or Allowlist()
         self._configs: dict[str, Config | None] = {}
+        self._parsed: dict[Path, Config] = {}
         self.warnings: list[str] = list(self.allowlist.warnings)
 
     # -- creation rules ---------------------------------------------------------------------------------------
 
     def _config_for(self, abs_path: Path) -> Config | None:
+        """The config that applies to a file: found per folder, parsed once per config file."""
         folder = str(abs_path.parent)
         if folder not in self._configs:
+            config: Config | None = None
             try:
-                self._configs[folder] = discover_config(abs_path)
+                found = find_config(abs_path)
+                if found is not None:
+                    if found.path not in self._parsed:
+                        self._parsed[found.path] = load_config(found.path)
+                    config = self._parsed[found.path]
             except PsopsError as exc:
-                self.warnings.append(f"{exc}: creation rules not checked there")
-                self._configs[folder] = None
+                message = f"{exc}: creation rules not checked there"
+                if message not in self.warnings:
+                    self.warnings.append(message)
+            self._configs[folder] = config
         return self._configs[folder]
 
     def requires_encryption(self, abs_path: Path) -> bool:

@@ -35,6 +35,13 @@ class Rule:
     description: str
     pattern: re.Pattern[str]
     accept: Callable[[re.Match[str]], bool] | None = None
+    hints: tuple[str, ...] = ()  # the regex runs only when one of these occurs (lower-cased text if folded)
+    folded: bool = False
+
+    def may_match(self, text: str, lowered: str) -> bool:
+        """A cheap substring pre-check before the regex runs."""
+        haystack = lowered if self.folded else text
+        return not self.hints or any(h in haystack for h in self.hints)
 
 
 def shannon_entropy(text: str) -> float:
@@ -54,30 +61,37 @@ def _high_entropy(match: re.Match[str]) -> bool:
     return classes >= 2 and shannon_entropy(value) >= MIN_ENTROPY
 
 
-_SECRET_NAME = (r"[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-                r"private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)[A-Za-z0-9_.-]*")
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key",
+                 "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "auth_key",
+                 "auth-key", "authkey")
+_SECRET_NAME = (r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|"
+                r"auth[_-]?key)[A-Za-z0-9_.-]*")
 
 RULES: tuple[Rule, ...] = (
     Rule("age-secret-key", "an age identity (AGE-SECRET-KEY-1...)",
-         re.compile(r"AGE-SECRET-KEY-(?:PQ-)?1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,}")),
+         re.compile(r"AGE-SECRET-KEY-(?:PQ-)?1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,}"), hints=("AGE-SECRET-KEY-",)),
     Rule("pgp-private-key", "an armored PGP private key block",
-         re.compile(r"-----BEGIN PGP PRIVATE KEY BLOCK-----")),
+         re.compile(r"-----BEGIN PGP PRIVATE KEY BLOCK-----"), hints=("PRIVATE KEY",)),
     Rule("pem-private-key", "a PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8)",
-         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"), hints=("PRIVATE KEY",)),
     Rule("aws-access-key-id", "an AWS access key id (AKIA..., ASIA...)",
-         re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+         re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+         hints=("AKIA", "ASIA", "ABIA", "ACCA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA")),
     Rule("aws-secret-access-key", "an AWS secret access key assigned to aws_secret_access_key",
-         re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")),
+         re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
+         hints=("secret",), folded=True),
     Rule("github-token", "a GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
-         re.compile(r"(?<![A-Za-z0-9_])(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})")),
+         re.compile(r"(?<![A-Za-z0-9_])(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})"),
+         hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     Rule("slack-token", "a Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-)",
-         re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[0-9A-Za-z]+-[0-9A-Za-z-]{6,}")),
+         re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[0-9A-Za-z]+-[0-9A-Za-z-]{6,}"), hints=("xox",)),
     Rule("slack-webhook", "a Slack incoming-webhook URL",
-         re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
+         re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"),
+         hints=("hooks.slack.com",)),
     Rule(GENERIC_RULE, "a random-looking value assigned to a secret-sounding name",
-         re.compile(rf"(?i)(?<![A-Za-z0-9_]){_SECRET_NAME}[\"']?\s*(?::=|=>|:|=)\s*"
+         re.compile(rf"(?i){_SECRET_NAME}[\"']?\s*(?::=|=>|:|=)\s*"
                     r"(?P<value>\"[^\"\n]{16,}\"|'[^'\n]{16,}'|[^\s\"',;#]{16,})"),
-         _high_entropy),
+         _high_entropy, hints=_SECRET_WORDS, folded=True),
 )
 
 RULE_NAMES = frozenset(rule.name for rule in RULES)
@@ -88,7 +102,14 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self._starts: list[int] | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        """Offsets where lines start (computed on first use: most files have no finding)."""
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        return self._starts
 
     def line_of(self, offset: int) -> int:
         """The 1-based line number holding ``offset``."""
@@ -125,8 +146,11 @@ def scan_text(text: str, index: LineIndex | None = None) -> list[tuple[int, str]
     """Every ``(line, rule)`` where a rule matches (ciphertext masked, inline allows applied), sorted."""
     masked = _ENC_VALUE.sub(lambda m: "ENC[]", text) if "ENC[AES256_GCM," in text else text
     lines = index if index is not None and masked is text else LineIndex(masked)
+    lowered = masked.lower()
     found: set[tuple[int, str]] = set()
     for rule in RULES:
+        if not rule.may_match(masked, lowered):
+            continue
         for match in rule.pattern.finditer(masked):
             if rule.accept is not None and not rule.accept(match):
                 continue
