@@ -111,3 +111,5 @@ def test_without_keys_git_diff_shows_which_keys_changed(diff_repo: GitRepo) -> N
     assert all(re.fullmatch(r'[+-]\t"password": "<encrypted:[0-9a-f]{12}>",', line) for line in changed), diff
     assert "hunter2" not in diff and "correct horse" not in diff
     assert re.search(r'\n \t"user": "<encrypted:[0-9a-f]{12}>",', diff)  # unchanged value: same fingerprint
+    log = diff_repo.out("log", "-p", "-n", "1", env={"SOPS_AGE_KEY_FILE": None})
+    assert [line for line in log.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))] == changed
