@@ -94,7 +94,7 @@ def test_git_diff_log_and_show_print_plaintext_changes(diff_repo: GitRepo) -> No
     assert '-\t"password": "hunter2",' in diff
     assert '+\t"password": "correct horse",' in diff
     assert "ENC[" not in diff and '"user"' in diff  # context lines are plaintext too
-    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changed = [line for line in diff.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert len(changed) == 2
     diff_repo.commit("change the password")
     log = diff_repo.out("log", "-p", "-n", "1")
@@ -106,10 +106,10 @@ def test_git_diff_log_and_show_print_plaintext_changes(diff_repo: GitRepo) -> No
 def test_without_keys_git_diff_shows_which_keys_changed(diff_repo: GitRepo) -> None:
     diff_repo.commit("change the password")
     diff = diff_repo.out("diff", "HEAD~1", "HEAD", env={"SOPS_AGE_KEY_FILE": None})
-    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changed = [line for line in diff.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert len(changed) == 2, diff
     assert all(re.fullmatch(r'[+-]\t"password": "<encrypted:[0-9a-f]{12}>",', line) for line in changed), diff
     assert "hunter2" not in diff and "correct horse" not in diff
     assert re.search(r'\n \t"user": "<encrypted:[0-9a-f]{12}>",', diff)  # unchanged value: same fingerprint
     log = diff_repo.out("log", "-p", "-n", "1", env={"SOPS_AGE_KEY_FILE": None})
-    assert [line for line in log.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))] == changed
+    assert [line for line in log.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))] == changed
