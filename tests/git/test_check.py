@@ -219,3 +219,15 @@ def test_a_thousand_file_commit_is_checked_in_one_pass(guarded: GitRepo, age_key
     assert b"1001 file(s) checked" in proc.stderr
     with capsys.disabled():
         sys.stdout.write(f"\n[timing] psops check --staged, 1,001 staged files: {elapsed:.2f} s (wall clock)\n")
+
+
+def test_work_tree_files_are_checked_as_they_are_on_disk(guarded: GitRepo) -> None:
+    from psops.cli import main
+    from psops.git.check import check_files
+
+    guarded.write("app.py", f"KEY = '{FAKE['aws']}'\n")
+    guarded.write("secrets/plain.yaml", "a: b\n")
+    report = check_files(["app.py", "secrets/plain.yaml", "README.md"])
+    assert [str(f) for f in report.findings] == ["app.py:1 aws-access-key-id", "secrets/plain.yaml:1 not-encrypted"]
+    assert main(["check"]) == 8  # nothing to check: neither paths nor --staged
+    assert main(["check", "README.md"]) == 0

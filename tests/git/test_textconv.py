@@ -113,3 +113,9 @@ def test_without_keys_git_diff_shows_which_keys_changed(diff_repo: GitRepo) -> N
     assert re.search(r'\n \t"user": "<encrypted:[0-9a-f]{12}>",', diff)  # unchanged value: same fingerprint
     log = diff_repo.out("log", "-p", "-n", "1", env={"SOPS_AGE_KEY_FILE": None})
     assert [line for line in log.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))] == changed
+
+
+def test_binary_store_files_show_their_raw_content(age_env: AgeKey) -> None:
+    plan = EncryptPlan(key_groups=[[KeyStanza("age", {"recipient": age_env.recipient})]])
+    enc = encrypt_bytes(b"line one\nline two\n", plan, input_format="binary", output_format="binary")
+    assert textconv(enc, "/tmp/XyZ_cert.bin").data.startswith(b"line one\nline two\n# psops: master key: age ")
