@@ -29,8 +29,9 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9._+@%,=-]+$")
 
 def temp_base() -> str | None:
     """Where private dirs go: ``$TMPDIR`` if set, else ``/dev/shm`` if usable, else the system default."""
-    if os.environ.get("TMPDIR"):
-        return None  # tempfile honours TMPDIR itself
+    tmpdir = os.environ.get("TMPDIR")
+    if tmpdir:
+        return tmpdir
     if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK | os.X_OK):
         return _SHM
     return None
