@@ -79,7 +79,7 @@ def index_entries(paths: Sequence[str] = (), *, cwd: str | Path | None = None) -
 
 
 def staged_changes(*, cwd: str | Path | None = None) -> list[IndexEntry]:
-    """Files added, copied or modified in the index compared with HEAD (every staged file before a first commit)."""
+    """Files added, copied, modified or retyped in the index against HEAD (all staged files before a first commit)."""
     root = toplevel(cwd)
     try:
         git("rev-parse", "--verify", "--quiet", "HEAD", cwd=root)
@@ -88,7 +88,7 @@ def staged_changes(*, cwd: str | Path | None = None) -> list[IndexEntry]:
         has_head = False
     if not has_head:
         return [e for e in _parse_ls_files(git("ls-files", "--stage", "-z", cwd=root)) if e.stage == 0]
-    out = git("diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=ACM", cwd=root)
+    out = git("diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=ACMT", cwd=root)
     fields = out.split(b"\0")
     entries = []
     for i in range(0, len(fields) - 1, 2):
