@@ -70,7 +70,7 @@ GcpKms = Annotated[
 AzureKv = Annotated[
     str | None,
     typer.Option("--azure-kv", envvar="SOPS_AZURE_KEYVAULT_URLS",
-                 help="Comma-separated Azure Key Vault key URLs (https://VAULT/keys/NAME[/VERSION])."),
+                 help="Comma-separated Azure Key Vault key URLs (https://VAULT/keys/NAME or .../NAME/VERSION)."),
 ]
 HcVaultTransit = Annotated[
     str | None,
