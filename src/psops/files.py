@@ -11,7 +11,6 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from psops.errors import CannotReadInput, CannotWriteOutput
@@ -51,6 +50,8 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
         mode = default_mode
     except OSError as exc:
         raise CannotWriteOutput(f"cannot stat: {exc.strerror}", path=str(target)) from None
+    import tempfile  # here, not at module level: reading and printing need no temp files
+
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".psops-tmp", dir=folder)

@@ -8,6 +8,7 @@ are kept in order; the root must be an object. Output: tab indentation (or N spa
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 from psops.cipher import format_time
@@ -21,8 +22,14 @@ _ESCAPES = {
 }
 
 
+# Characters Go's encoder does not copy as they are; a string without any is quoted with one concatenation.
+_NEEDS_ESCAPE = re.compile('["\\\\<>&\x00-\x1f\u2028\u2029\udc80-\udcff]')
+
+
 def go_json_string(text: str) -> str:
     """Quote a string as Go's json.Marshal does (HTML-safe, raw UTF-8 for other non-ASCII)."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return '"' + text + '"'
     out = ['"']
     for ch in text:
         esc = _ESCAPES.get(ch)

@@ -1,10 +1,13 @@
 """The YAML store: bytes <-> :mod:`psops.tree` exactly as sops (go-yaml v3) reads and writes them.
 
-Reading uses ruamel.yaml's pure-Python scanner and parser for the structure (events with marks) and applies
-go-yaml v3's scalar resolver (spec 8.1: ``017`` is octal, ``yes`` is a string, three timestamp layouts, no
-sexagesimal numbers). Comments are not taken from ruamel's comment model; they are found in the gaps between
-tokens and placed the way go-yaml v3 attaches them (head, line and foot comments, including its foot-comment
-split on dedent and block-end repositioning) followed by sops' flattening into comment pseudo-items:
+Reading uses libyaml (ruamel.yaml.clib's C parser) for the structure (events with marks); input libyaml
+rejects goes through ruamel.yaml's pure-Python scanner and parser instead, so errors and the few inputs where
+the two disagree are handled exactly as before. go-yaml v3's scalar resolver is applied on top (spec 8.1:
+``017`` is octal, ``yes`` is a string, three timestamp layouts, no sexagesimal numbers). Comments are not
+taken from ruamel's comment model; they are found in the gaps between tokens (a second, token-level libyaml
+pass, run only when the text has a ``#``) and placed the way go-yaml v3 attaches them (head, line and foot
+comments, including its foot-comment split on dedent and block-end repositioning) followed by sops'
+flattening into comment pseudo-items:
 
 * a line comment (``k: v # c``) becomes an item placed *before* its key or list element;
 * head comments come before the item they precede; foot comments after the item they follow, at the level
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gc
 import math
 import re
 from bisect import bisect_left, bisect_right
@@ -27,11 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml import events as ev
 from ruamel.yaml import tokens as tk
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scanner import Scanner
 
 from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
@@ -337,6 +338,16 @@ _SINGLE = "'"
 _DOUBLE = '"'
 
 
+# _analyze(s).block is False exactly when s ends with a space, has a space right before a line break, or has
+# a character go-yaml does not print as it is (see _is_printable; a tab is printable here).
+_NOT_BLOCK = re.compile(" $| [\r\n\x85\u2028\u2029]|[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+
+
+def _block_ok(s: str) -> bool:
+    """``_analyze(s).block`` with one regex search instead of a Python loop over the characters."""
+    return bool(s) and _NOT_BLOCK.search(s) is None
+
+
 def _string_style(s: str, key: bool) -> str:
     """The scalar style go-yaml (via sops' Node.Encode round trip) gives the string ``s``."""
     if (
@@ -350,7 +361,7 @@ def _string_style(s: str, key: bool) -> str:
     if "\n" in s:
         if key:
             return _DOUBLE
-        return _LITERAL if _analyze(s).block else _DOUBLE
+        return _LITERAL if _block_ok(s) else _DOUBLE
     if not _plain_is_string(s):
         return _DOUBLE
     a = _analyze(s)
@@ -571,19 +582,59 @@ def _has_elements(seq: list[Value]) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 
-class _RecordingScanner(Scanner):
-    """ruamel's scanner, keeping every token handed to the parser (for comment placement)."""
+def _recording_scanner() -> type:
+    """ruamel's pure-Python scanner, keeping every token handed to the parser (for comment placement)."""
+    from ruamel.yaml.scanner import Scanner
 
-    taken: list[Any]
+    class _RecordingScanner(Scanner):
+        taken: list[Any]
 
-    def get_token(self) -> Any:
-        t = super().get_token()
-        if t is not None:
-            try:
-                self.taken.append(t)
-            except AttributeError:
-                self.taken = [t]
-        return t
+        def get_token(self) -> Any:
+            t = super().get_token()
+            if t is not None:
+                try:
+                    self.taken.append(t)
+                except AttributeError:
+                    self.taken = [t]
+            return t
+
+    return _RecordingScanner
+
+
+def _c_parse(text: str) -> tuple[list[Any], list[Any]] | None:
+    """Events (and, when the text has a ``#``, tokens) from libyaml through ruamel.yaml.clib.
+
+    libyaml and ruamel's Python parser give the same events and tokens with the same marks for the input
+    sops reads (libyaml differs only in where it marks empty scalars and the stream end, which this store
+    does not use). Anything libyaml rejects (it is stricter in places, e.g. ``: `` at the start of a flow
+    scalar) returns None: the caller then parses with the pure-Python parser, whose result or error is the
+    reference. None too when the C extension is not installed.
+    """
+    try:
+        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
+        return None
+    try:
+        parser = CParser(text)
+        get = parser.get_event
+        evs: list[Any] = []
+        add = evs.append
+        e = get()
+        while e is not None:
+            add(e)
+            e = get()
+        tokens: list[Any] = []
+        if "#" in text:
+            parser = CParser(text)
+            gett = parser.get_token
+            addt = tokens.append
+            t = gett()
+            while t is not None:
+                addt(t)
+                t = gett()
+    except Exception:
+        return None
+    return evs, tokens
 
 
 # slot kinds of a placed comment
@@ -668,8 +719,26 @@ class _Loader:
 
     # -- parse ----------------------------------------------------------------------------------------
     def run(self) -> Document:
+        parsed = _c_parse(self.text)
+        if parsed is None:
+            evs, tokens = self.py_parse()
+        else:
+            evs, tokens = parsed
+        self.build(evs)
+        if not self.docs:
+            raise CannotReadInput("Error unmarshalling file: EOF")
+        if "#" in self.text:
+            self.place_comments(tokens)
+            self.apply_inserts()
+        return self.docs
+
+    def py_parse(self) -> tuple[list[Any], list[Any]]:
+        """Events and tokens from ruamel's pure-Python scanner and parser (its errors are the ones reported)."""
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
         y = YAML(typ="safe", pure=True)
-        y.Scanner = _RecordingScanner
+        y.Scanner = _recording_scanner()
         evs: list[Any] = []
         try:
             for e in y.parse(self.text):
@@ -681,14 +750,7 @@ class _Loader:
         except YAMLError as exc:
             raise CannotReadInput(f"Error unmarshaling input YAML: yaml: {exc}") from None
         scanner = y.scanner
-        tokens: list[Any] = scanner.taken if isinstance(scanner, _RecordingScanner) else []
-        self.build(evs)
-        if not self.docs:
-            raise CannotReadInput("Error unmarshalling file: EOF")
-        if "#" in self.text:
-            self.place_comments(tokens)
-            self.apply_inserts()
-        return self.docs
+        return evs, getattr(scanner, "taken", [])
 
     def build(self, evs: list[Any]) -> None:
         stack: list[_Frame] = []
@@ -818,7 +880,7 @@ class _Loader:
         value: str = e.value
         tag = e.tag
         if tag is None or tag == "!":
-            if e.style is None and tag is None:
+            if not e.style and tag is None:  # plain: style None (Python parser) or "" (libyaml)
                 rtag, val = resolve_plain(value)
                 if rtag == _UINT:
                     raise self.fail(e.start_mark, f"Cannot walk value, unknown type: uint64 ({value})")
@@ -1273,6 +1335,10 @@ class YamlStore:
             ) from None
         if text.startswith("\ufeff"):
             text = text[1:]
+        # The loader allocates many small objects and frees none: the cyclic GC would rescan them over and
+        # over (loading grows superlinearly with it on), so it is paused for the load.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return _Loader(text).run()
         except (CannotReadInput, EmptyDocument):
@@ -1281,6 +1347,9 @@ class YamlStore:
             raise CannotReadInput("Error unmarshaling input YAML: document nested too deeply") from None
         except Exception as exc:  # any parser failure must surface as a read error
             raise CannotReadInput(f"Error unmarshaling input YAML: {exc}") from None
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
     def dump_value(self, value: Value) -> bytes:
         """Serialize one value on its own (what ``--extract`` prints for a non-string value)."""

@@ -9,8 +9,6 @@ default ``$XDG_CONFIG_HOME/sops/age/keys.txt`` (``~/.config/sops/age/keys.txt``)
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +109,9 @@ class AgeService:
             self._sources.append(key_file)
         key_cmd = os.environ.get("SOPS_AGE_KEY_CMD")
         if key_cmd:
+            import shlex  # only here: subprocess costs a few ms to import on every decrypt
+            import subprocess
+
             try:
                 res = subprocess.run(shlex.split(key_cmd), capture_output=True, timeout=_KEY_CMD_TIMEOUT,
                                      check=False, stdin=subprocess.DEVNULL)

@@ -699,7 +699,9 @@ def _parse_text(path: Path, text: str) -> Config:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="safe").load(text)
+        # pure=True: with ruamel.yaml.clib installed the default is libyaml, which (unlike go-yaml) rejects
+        # `[arn:aws:kms:...]` flow scalars containing colons
+        data = YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of psops against the Go sops executable (see bench/README.md)."""

@@ -1,0 +1,68 @@
+"""The import budget of the hot path: which modules ``psops decrypt`` of a small age file loads.
+
+``python -X importtime -m psops decrypt FILE`` lists every module imported (one stderr line each, with its own
+and cumulative import time). The budget is a list of modules that must not appear: the CLI framework (typer,
+click, rich, pydantic), cloud SDKs, gRPC, python-gnupg and GitPython. It is pass/fail on module names only;
+the microseconds are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+FORBIDDEN: tuple[str, ...] = (
+    "typer", "click", "rich", "pydantic", "pydantic_core", "shellingham",
+    "boto3", "botocore", "s3transfer", "google", "grpc", "azure", "msal", "hvac", "requests",
+    "gnupg", "git", "gitdb",
+)
+
+
+@dataclass
+class ImportReport:
+    """Modules a command imported, with their cumulative import time (microseconds)."""
+
+    argv: list[str]
+    returncode: int
+    modules: dict[str, int]
+    forbidden: list[str]
+
+    def slowest(self, n: int = 8) -> list[tuple[str, int]]:
+        """The ``n`` top-level imports with the largest cumulative time."""
+        tops = {m: us for m, us in self.modules.items() if "." not in m}
+        return sorted(tops.items(), key=lambda kv: -kv[1])[:n]
+
+
+def parse_importtime(stderr: str) -> dict[str, int]:
+    """``import time: self | cumulative | name`` lines -> {module: cumulative us}."""
+    out: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = line[len("import time:"):].split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        out[parts[2].strip()] = int(parts[1])
+    return out
+
+
+def hits(modules: Sequence[str], forbidden: Sequence[str] = FORBIDDEN) -> list[str]:
+    """The modules of ``modules`` that are, or are inside, a forbidden package."""
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+def check_imports(args: Sequence[str], *, python: str = sys.executable, env: Mapping[str, str] | None = None,
+                  cwd: str | None = None) -> ImportReport:
+    """Run ``python -X importtime -m psops ARGS`` and report the modules it loaded."""
+    argv = [python, "-X", "importtime", "-m", "psops", *args]
+    proc = subprocess.run(argv, capture_output=True, env=dict(env if env is not None else os.environ), cwd=cwd,
+                          timeout=120, check=False)
+    modules = parse_importtime(proc.stderr.decode("utf-8", "replace"))
+    return ImportReport(argv=list(args), returncode=proc.returncode, modules=modules,
+                        forbidden=hits(list(modules)))
+
+
+__all__ = ["FORBIDDEN", "ImportReport", "check_imports", "hits", "parse_importtime"]

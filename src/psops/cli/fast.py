@@ -1,0 +1,254 @@
+"""The start-up fast path: ``psops decrypt FILE`` and ``psops encrypt ... FILE`` without importing typer.
+
+Importing typer (and click, rich, pydantic through it) and building the app costs more than decrypting a small
+file, so :func:`parse` recognises the common invocations of ``decrypt`` and ``encrypt`` with a strict
+hand-written parser and :func:`run` executes them with the same helpers the typer commands in
+:mod:`psops.cli.crypt` call, in the same order. Anything the parser does not fully understand — ``--help``,
+an unknown or repeated option, ``--opt=value`` on a flag, a value that starts with ``-``, an empty value, a
+missing or second FILE, ``--`` — returns None and the caller runs the typer app, so usage errors, help and
+every other command keep typer's behaviour. Options with an environment variable (``--config``/SOPS_CONFIG,
+``--age``/SOPS_AGE_RECIPIENTS ...) take it exactly as click does: only when the option is absent and the
+variable is non-empty. ``tests/cli/test_fast.py`` runs a set of invocations both ways and compares output,
+errors and exit codes.
+
+``decrypt`` also skips importing the creation-rules module when no config file can exist (no ``--config``,
+no SOPS_CONFIG, no ``.sops-policy.yaml``/``.sops.yaml`` above the file or the working directory).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+FLAG = "flag"
+TEXT = "text"
+PATH = "path"
+COUNT = "count"  # a non-negative integer
+
+# option spelling -> (parameter name, kind, environment variable or "")
+_DECRYPT: dict[str, tuple[str, str, str]] = {
+    "--in-place": ("in_place", FLAG, ""),
+    "-i": ("in_place", FLAG, ""),
+    "--output": ("output", PATH, ""),
+    "--extract": ("extract", TEXT, ""),
+    "--ignore-mac": ("ignore_mac", FLAG, ""),
+    "--input-type": ("input_type", TEXT, ""),
+    "--output-type": ("output_type", TEXT, ""),
+    "--decryption-order": ("decryption_order", TEXT, "SOPS_DECRYPTION_ORDER"),
+    "--filename-override": ("filename_override", TEXT, ""),
+    "--config": ("config", PATH, "SOPS_CONFIG"),
+}
+
+_ENCRYPT: dict[str, tuple[str, str, str]] = {
+    "--in-place": ("in_place", FLAG, ""),
+    "-i": ("in_place", FLAG, ""),
+    "--output": ("output", PATH, ""),
+    "--input-type": ("input_type", TEXT, ""),
+    "--output-type": ("output_type", TEXT, ""),
+    "--age": ("age", TEXT, "SOPS_AGE_RECIPIENTS"),
+    "-a": ("age", TEXT, "SOPS_AGE_RECIPIENTS"),
+    "--pgp": ("pgp", TEXT, "SOPS_PGP_FP"),
+    "-p": ("pgp", TEXT, "SOPS_PGP_FP"),
+    "--kms": ("kms", TEXT, "SOPS_KMS_ARN"),
+    "-k": ("kms", TEXT, "SOPS_KMS_ARN"),
+    "--aws-profile": ("aws_profile", TEXT, ""),
+    "--encryption-context": ("encryption_context", TEXT, ""),
+    "--gcp-kms": ("gcp_kms", TEXT, "SOPS_GCP_KMS_IDS"),
+    "--azure-kv": ("azure_kv", TEXT, "SOPS_AZURE_KEYVAULT_URLS"),
+    "--hc-vault-transit": ("hc_vault_transit", TEXT, "SOPS_VAULT_URIS"),
+    "--hckms": ("hckms", TEXT, "SOPS_HUAWEICLOUD_KMS_IDS"),
+    "--unencrypted-suffix": ("unencrypted_suffix", TEXT, ""),
+    "--encrypted-suffix": ("encrypted_suffix", TEXT, ""),
+    "--unencrypted-regex": ("unencrypted_regex", TEXT, ""),
+    "--encrypted-regex": ("encrypted_regex", TEXT, ""),
+    "--shamir-secret-sharing-threshold": ("shamir_secret_sharing_threshold", COUNT, ""),
+    "--filename-override": ("filename_override", TEXT, ""),
+    "--config": ("config", PATH, "SOPS_CONFIG"),
+}
+
+COMMANDS: dict[str, dict[str, tuple[str, str, str]]] = {"decrypt": _DECRYPT, "encrypt": _ENCRYPT}
+
+Invocation = tuple[str, dict[str, object]]
+
+# psops.policy.config's CONFIG_NAMES and MAX_SEARCH_DEPTH, repeated so that a decrypt with no config file in
+# sight never imports the creation-rules module (tests/cli/test_fast.py checks they stay equal).
+CONFIG_NAMES: tuple[str, ...] = (".sops-policy.yaml", ".sops.yaml")
+MAX_SEARCH_DEPTH = 100
+
+
+def parse(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Invocation | None:
+    """``(command, keyword arguments)`` for an invocation the fast path handles exactly, else None."""
+    args = list(argv)
+    if args[:1] == ["--verbose"]:  # the app's one global option that can precede the command
+        args = args[1:]
+    if not args or args[0] not in COMMANDS:
+        return None
+    table = COMMANDS[args[0]]
+    values: dict[str, object] = {}
+    seen: set[str] = set()
+    file: str | None = None
+    rest = args[1:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        i += 1
+        if arg == "-" or not arg.startswith("-"):
+            if file is not None or not arg:
+                return None
+            file = arg
+            continue
+        name, _, inline = arg.partition("=")
+        spec = table.get(name)
+        if spec is None:
+            return None
+        param, kind, _env = spec
+        if param in seen:
+            return None
+        seen.add(param)
+        if kind == FLAG:
+            if "=" in arg:
+                return None
+            values[param] = True
+            continue
+        if "=" in arg:
+            if not name.startswith("--"):
+                return None
+            value = inline
+        else:
+            if i >= len(rest):
+                return None
+            value = rest[i]
+            i += 1
+        if not value or value.startswith("-"):
+            return None
+        converted = _convert(kind, value)
+        if converted is None:
+            return None
+        values[param] = converted
+    if file is None:
+        return None
+    for param, kind, env in table.values():
+        if env and param not in seen:
+            raw = environ.get(env)
+            if raw:
+                converted = _convert(kind, raw)
+                if converted is None:
+                    return None
+                values[param] = converted
+    values["file"] = file
+    return args[0], values
+
+
+def _convert(kind: str, value: str) -> object | None:
+    if kind == PATH:
+        return Path(value)
+    if kind == COUNT:
+        return int(value) if value.isascii() and value.isdigit() else None
+    return value
+
+
+def run(invocation: Invocation) -> None:
+    """Execute a parsed invocation (raises PsopsError like the typer command)."""
+    command, values = invocation
+    target: Callable[..., None] = decrypt if command == "decrypt" else encrypt
+    target(**values)
+
+
+def _no_config_possible(config: Path | None, name: str) -> bool:
+    """True when the creation-rules search is certain to find nothing (so it need not be imported).
+
+    Conservative: an explicit or SOPS_CONFIG path, or any entry named like a config file in a folder the
+    search visits, means False and the real search runs.
+    """
+    if config is not None or os.environ.get("SOPS_CONFIG"):
+        return False
+    base = os.getcwd()
+    starts = [base] if name == "-" else [os.path.dirname(os.path.join(base, name)), base]
+    for start in starts:
+        current = start
+        for _ in range(MAX_SEARCH_DEPTH):
+            for config_name in CONFIG_NAMES:
+                if os.path.lexists(os.path.join(current, config_name)):
+                    return False
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+    return True
+
+
+def _audited(operation: str, name: str, config: Path | None) -> AbstractContextManager[object]:
+    """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`); when no
+    config file can exist there is no ``audit:`` section either, and nothing is imported."""
+    if _no_config_possible(config, name):
+        return nullcontext()
+    from psops.lifecycle.audit import audited
+
+    return audited(operation, name, config=config)
+
+
+def decrypt(file: str, in_place: bool = False, output: Path | None = None, extract: str | None = None,
+            ignore_mac: bool = False, input_type: str | None = None, output_type: str | None = None,
+            decryption_order: str | None = None, filename_override: str | None = None,
+            config: Path | None = None) -> None:
+    """``psops decrypt``: the body of :func:`psops.cli.crypt.decrypt`."""
+    from psops.cli.output import about, check_destination, emit, warn
+    from psops.files import read_input
+    from psops.formats import StoreSettings
+    from psops.operations import decrypt_bytes, resolve_formats
+
+    name = filename_override or file
+    with about(name), _audited("decrypt", name, config):
+        check_destination(in_place, output, file)
+        fin, fout = resolve_formats(name, input_type, output_type)
+        order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
+        if _no_config_possible(config, name):
+            settings = StoreSettings()
+        else:
+            from psops.cli.keysel import store_settings
+
+            settings = store_settings(config, name)
+        result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
+                               extract=extract, decryption_order=order, settings=settings)
+        for message in result.warnings:
+            warn(f"{name}: {message}")
+        emit(result.data, path=file, in_place=in_place, output=output)
+
+
+def encrypt(file: str, in_place: bool = False, output: Path | None = None, input_type: str | None = None,
+            output_type: str | None = None, age: str | None = None, pgp: str | None = None,
+            kms: str | None = None, aws_profile: str | None = None, encryption_context: str | None = None,
+            gcp_kms: str | None = None, azure_kv: str | None = None, hc_vault_transit: str | None = None,
+            hckms: str | None = None, unencrypted_suffix: str | None = None, encrypted_suffix: str | None = None,
+            unencrypted_regex: str | None = None, encrypted_regex: str | None = None,
+            shamir_secret_sharing_threshold: int = 0, filename_override: str | None = None,
+            config: Path | None = None) -> None:
+    """``psops encrypt``: the body of :func:`psops.cli.crypt.encrypt`."""
+    from psops.cli.keysel import KeyFlags, encrypt_plan
+    from psops.cli.output import about, check_destination, emit
+    from psops.files import read_input
+    from psops.operations import encrypt_bytes, resolve_formats
+    from psops.selection import EncryptionRules
+
+    name = filename_override or file
+    with about(name), _audited("encrypt", name, config):
+        check_destination(in_place, output, file)
+        fin, fout = resolve_formats(name, input_type, output_type)
+        flag_rules = EncryptionRules(
+            unencrypted_suffix=unencrypted_suffix or "",
+            encrypted_suffix=encrypted_suffix or "",
+            unencrypted_regex=unencrypted_regex or "",
+            encrypted_regex=encrypted_regex or "",
+        )
+        keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
+                        hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
+                        encryption_context=encryption_context)
+        plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
+                            shamir_threshold=shamir_secret_sharing_threshold)
+        out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
+        emit(out, path=file, in_place=in_place, output=output)
+
+
+__all__ = ["COMMANDS", "parse", "run"]

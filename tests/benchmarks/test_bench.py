@@ -1,0 +1,103 @@
+"""The benchmark cannot rot: its smoke mode runs here (correctness only), and the import budget is enforced.
+
+``python -m bench.run --quick`` generates the 10-value files, encrypts them with sops and psops, checks that
+both tools decrypt both files to the same bytes, times one run of each command and writes its report; only
+the exit status and the report's shape are checked, never a timing. The import budget is pass/fail on module
+names: ``python -X importtime -m psops decrypt`` of a small age file must not import the CLI framework, a cloud
+SDK, gRPC, python-gnupg or GitPython (and a JSON file must not even import the YAML library).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from fixtures.cli import ok, run
+
+if TYPE_CHECKING:
+    from conftest import AgeKey
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench_module(name: str) -> Any:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"bench.{name}")
+
+
+def test_quick_benchmark_runs_and_reports(tmp_path: Path, sops_bin: str) -> None:
+    report_path = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--out", str(tmp_path / "out"),
+                           "--json", str(report_path)], cwd=ROOT, capture_output=True, timeout=300, check=False,
+                          env=dict(os.environ))
+    text = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "files verified" in text
+    report = json.loads(report_path.read_text())
+    cases = {(r["fmt"], r["size"], r["op"]) for r in report["rows"]}
+    assert cases == {(fmt, 10, op) for fmt in ("yaml", "json") for op in ("decrypt", "encrypt")}
+    for row in report["rows"]:
+        assert row["sops_s"] > 0 and row["psops_s"] > 0 and row["psops_rss_mib"] > 0
+    assert report["imports"]["decrypt"]["forbidden"] == []
+    assert report["psops"].startswith("psops ")
+
+
+def test_generator_is_deterministic_and_counts_values() -> None:
+    gen = _bench_module("generate")
+    for n in (10, 100, 1000):
+        tree = gen.make_tree(n)
+        assert gen.count_leaves(tree) == n
+        assert gen.yaml_text(tree) == gen.yaml_text(gen.make_tree(n))
+        assert "#" in gen.yaml_text(tree)
+        assert json.loads(gen.json_text(tree)) == tree
+
+
+@pytest.fixture
+def tiny_files(age_env: AgeKey, work: Path, psops_bin: str) -> dict[str, Path]:
+    out = {}
+    for fmt, text in (("yaml", "# note\nuser: admin\npassword: hunter2\n"), ("json", '{"password": "hunter2"}\n')):
+        plain = work / f"tiny.{fmt}"
+        plain.write_text(text)
+        enc = work / f"tiny-age.{fmt}"
+        enc.write_bytes(ok(run(psops_bin, "encrypt", "--age", age_env.recipient, plain)))
+        out[fmt] = enc
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_decrypt_stays_within_the_import_budget(fmt: str, tiny_files: dict[str, Path], work: Path) -> None:
+    imports = _bench_module("imports")
+    report = imports.check_imports(["decrypt", str(tiny_files[fmt])], cwd=str(work))
+    assert report.returncode == 0
+    assert "psops.engine" in report.modules, "importtime output was not parsed"
+    assert report.forbidden == [], f"psops decrypt imported {report.forbidden}"
+    # no creation-rules file around: the policy module is not needed
+    assert "psops.policy" not in report.modules
+    if fmt == "json":
+        assert not [m for m in report.modules if m.startswith(("ruamel", "_ruamel_yaml"))]
+
+
+def test_version_imports_almost_nothing(work: Path) -> None:
+    imports = _bench_module("imports")
+    report = imports.check_imports(["--version"], cwd=str(work))
+    assert report.returncode == 0
+    heavy = imports.hits(list(report.modules), [*imports.FORBIDDEN, "ruamel", "cryptography", "pyrage", "psops.engine"])
+    assert heavy == []
+
+
+def test_importtime_parser() -> None:
+    imports = _bench_module("imports")
+    text = ("import time: self [us] | cumulative | imported package\n"
+            "import time:       120 |        120 |   typer.core\n"
+            "import time:        80 |        200 | typer\n"
+            "something else\n")
+    assert imports.parse_importtime(text) == {"typer.core": 120, "typer": 200}
+    assert imports.hits(["typer", "typer.core", "typerx", "psops"]) == ["typer", "typer.core"]
