@@ -83,7 +83,9 @@ def vi() -> str:
 
 def _start_edit(terminal: Terminal, psops_bin: str, enc: Path, status: Path) -> None:
     # HOME is the test's empty home, so vi starts without the developer's vimrc
-    command = f"{shlex.quote(psops_bin)} edit {shlex.quote(str(enc))}; echo $? > {shlex.quote(str(status))}"
+    # the pane stays open after psops ends, so its last messages can be read (the server is killed after)
+    command = (f"{shlex.quote(psops_bin)} edit {shlex.quote(str(enc))}; echo $? > {shlex.quote(str(status))}; "
+               "sleep 60")
     terminal.start(command)
 
 
@@ -144,3 +146,29 @@ def test_invalid_edit_offers_to_reopen_the_editor(terminal: Terminal, vi: str, s
     assert load_data(ok(run(sops_bin, "decrypt", enc)), "json")["db"]["password"] == "second-try"
     assert private.leftovers() == []
     assert not private.rescued.exists()
+
+
+def test_ctrl_c_at_the_reopen_prompt_keeps_the_edits(terminal: Terminal, vi: str, sops_file: Callable[..., Path],
+                                                     private: Private, psops_bin: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDITOR", vi)
+    enc = sops_file("json")
+    before = enc.read_bytes()
+    status = tmp_path / "status"
+    _start_edit(terminal, psops_bin, enc, status)
+    terminal.wait_for("s3cret-db-pass")
+    terminal.type(":%s/s3cret-db-pass/typed-then-abandoned/")
+    terminal.keys("Enter")
+    terminal.type(":1d")
+    terminal.keys("Enter")
+    terminal.type(":wq")
+    terminal.keys("Enter")
+    terminal.wait_for("Press Enter to reopen the editor")
+    terminal.keys("C-c")
+    assert _wait_status(status, terminal) == 85
+    screen = terminal.wait_for("interrupted by SIGINT")
+    assert "your edits are kept in" in screen
+    assert enc.read_bytes() == before
+    (rescue,) = private.rescued.iterdir()
+    assert "typed-then-abandoned" in rescue.read_text()
+    assert private.leftovers() == []

@@ -128,6 +128,9 @@ class _ExistingFile:
     def __init__(self, path: str, options: EditOptions) -> None:
         self.path = path
         self.options = options
+        if Path(path).is_symlink():
+            raise CannotWriteOutput("refusing to edit through a symbolic link (it would be replaced by a file)",
+                                    hint="edit the link's target path instead")
         self.original = read_input(path)
         self.opened = open_encrypted(self.original, input_format=options.input_format,
                                      ignore_mac=options.ignore_mac, decryption_order=options.decryption_order,
@@ -274,6 +277,8 @@ class _Session:
                 self.target.write(out)
             except _Conflict as conflict:
                 raise self._abort(EditRejected(str(conflict)), latest) from None
+            except PsopsError as exc:
+                raise self._abort(exc, latest) from None
             return
 
     def _read_back(self) -> bytes | None:
