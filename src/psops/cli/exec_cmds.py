@@ -11,6 +11,7 @@ import typer
 from psops.cli import options as o
 from psops.cli.keysel import store_settings
 from psops.cli.output import about, warn
+from psops.editing.signals import SignalTrap
 from psops.errors import CannotWriteOutput
 from psops.exec import DEFAULT_FILENAME, exec_command, plaintext_path, run_command, secrets_env
 from psops.files import read_input
@@ -102,9 +103,11 @@ def exec_file(
                                decryption_order=_order(decryption_order), settings=store_settings(config, file))
         for message in result.warnings:
             warn(f"{file}: {message}")
-        with plaintext_path(result.data, fifo=not no_fifo, filename=filename) as path:
+        # the trap spans the temp dir's whole life: no signal can end psops between creation and removal
+        with SignalTrap(forward=True) as trap, \
+                plaintext_path(result.data, fifo=not no_fifo, filename=filename) as path:
             if not _SHELL_SAFE.match(str(path)):
                 raise CannotWriteOutput(f"the temporary path {str(path)!r} is not safe to put in a shell command",
                                         hint="set TMPDIR to a path without spaces or shell characters")
-            status = run_command(command.replace("{}", str(path)), os.environ)
+            status = run_command(command.replace("{}", str(path)), os.environ, trap=trap)
     raise typer.Exit(status)

@@ -253,7 +253,10 @@ class _Session:
         while True:
             if self.trap.signum is not None:
                 raise self._abort(self.trap.interrupted("nothing was saved"), latest)
-            run = run_editor(self.editor, self.tmp, self.trap)
+            try:
+                run = run_editor(self.editor, self.tmp, self.trap)
+            except EditorFailed as exc:
+                raise self._abort(exc, latest) from None
             latest = self._read_back()
             if self.trap.signum is not None:
                 raise self._abort(self.trap.interrupted("nothing was saved"), latest)

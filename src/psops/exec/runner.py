@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from psops.editing.signals import SignalTrap
 from psops.errors import CommandNotRun
@@ -31,20 +31,25 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def run_command(command: str, env: Mapping[str, str], *, on_start: Callable[[], None] | None = None) -> int:
-    """Run ``command`` through /bin/sh with exactly ``env``; wait for it and return its exit status."""
-    with SignalTrap(forward=True) as trap:
-        try:
-            proc = subprocess.Popen(shell_argv(command), env=dict(env), close_fds=True)
-        except OSError as exc:
-            raise CommandNotRun(f"cannot run {SHELL}: {exc.strerror}") from None
-        trap.attach(proc)
-        if on_start is not None:
-            on_start()
-        try:
-            returncode = proc.wait()
-        finally:
-            trap.child = None
+def run_command(command: str, env: Mapping[str, str], *, trap: SignalTrap | None = None) -> int:
+    """Run ``command`` through /bin/sh with exactly ``env``; wait for it and return its exit status.
+
+    Pass the caller's forwarding ``trap`` when temp files exist around the call, so a signal that comes
+    before the child starts is seen (Interrupted, nothing run) and cleanup still runs after it ends.
+    """
+    if trap is None:
+        with SignalTrap(forward=True) as own:
+            return run_command(command, env, trap=own)
+    trap.check("the command was not started")
+    try:
+        proc = subprocess.Popen(shell_argv(command), env=dict(env), close_fds=True)
+    except OSError as exc:
+        raise CommandNotRun(f"cannot run {SHELL}: {exc.strerror}") from None
+    trap.attach(proc)
+    try:
+        returncode = proc.wait()
+    finally:
+        trap.child = None
     return exit_status(returncode)
 
 
