@@ -99,8 +99,14 @@ _NOT_KEY_LISTS = frozenset(("shamir_threshold", "key_groups", "lastmodified", "m
                             "mac_only_encrypted", *RULE_NAMES))
 
 
+def _looks_like_key_list(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(e, dict) and "enc" in e for e in value)
+
+
 def _plugin_kinds_in(raw: dict[str, object]) -> list[str]:
-    """Key kinds from installed plug-ins (entry-point group psops.key_services) among the keys of ``raw``.
+    """Key kinds among the fields of ``raw`` beyond sops' own: those of installed plug-ins (entry-point group
+    psops.key_services), and lists shaped like key lists (mappings with ``enc``), kept so that a file
+    rewritten without the plug-in keeps its keys and errors can name them.
 
     The entry points are only scanned when the block has a field psops does not know itself."""
     extra = [n for n in raw if n not in KNOWN_KINDS and n not in _NOT_KEY_LISTS
@@ -110,7 +116,7 @@ def _plugin_kinds_in(raw: dict[str, object]) -> list[str]:
     from psops.keys import plugin_kinds
 
     plugins = plugin_kinds()
-    return [n for n in extra if n in plugins]
+    return [n for n in extra if n in plugins or _looks_like_key_list(raw[n])]
 
 
 def _group(raw: dict[str, object], where: str) -> list[KeyStanza]:
