@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from psops.cli import options as o
-from psops.cli.output import warn
+from psops.cli.output import about, warn
 from psops.errors import BulkFailed, LifecycleCheckFailed, PolicyError, PsopsError
 from psops.files import atomic_write, read_input
 from psops.keys.base import KeyStanza
@@ -124,14 +124,15 @@ def _report(outcome: FileOutcome) -> None:
 def _run(files: list[str], work: Callable[[str], str], *, jobs: int, verb: str, single: bool) -> None:
     """Run ``work`` over ``files``; a single explicit file fails with its own error and exit code."""
     if single:
-        _say(work(files[0]))
+        with about(files[0]):
+            _say(work(files[0]))
         return
     outcomes = run_bulk(files, work, jobs=jobs, progress=ProgressBar(len(files)), on_done=_report)
     failed = [o for o in outcomes if not o.ok]
     text = summary(outcomes, verb)
     if failed:
         raise BulkFailed(text, hint="the files listed above were left as they were; fix them and run again")
-    _say(f"psops: {text}")
+    sys.stderr.write(f"psops: {text}\n")
 
 
 def _explicit_single(paths: list[str] | None, files: list[str]) -> bool:
