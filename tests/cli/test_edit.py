@@ -25,6 +25,12 @@ FORMATS = ["json", "yaml"]
 OLD_TIME = 1_000_000_000
 
 
+def _edit(psops_bin: str, *args: str | os.PathLike[str], env: dict[str, str] | None = None,
+          cwd: Path | None = None, unset: list[str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``psops edit ARGS`` with an empty, non-terminal stdin (as in CI, even when pytest runs in a terminal)."""
+    return run(psops_bin, "edit", *args, env=env, cwd=cwd, unset=unset or [], stdin=b"")
+
+
 def _freeze(path: Path) -> os.stat_result:
     """Give ``path`` an old mtime so any rewrite would show; return its stat."""
     os.utime(path, (OLD_TIME, OLD_TIME))
@@ -56,7 +62,7 @@ def test_unchanged_exits_200_and_does_not_touch_the_file(fmt: str, sops_file: Ca
                                                         psops_bin: str) -> None:
     enc = sops_file(fmt)
     before, st = enc.read_bytes(), _freeze(enc)
-    proc = run(psops_bin, "edit", enc, env=editor.env())
+    proc = _edit(psops_bin, enc, env=editor.env())
     assert_clean_error(proc, 200, names=enc.name)
     assert "has not changed" in proc.stderr.decode()
     _assert_untouched(enc, before, st)
@@ -74,7 +80,7 @@ def test_one_changed_value_changes_only_its_ciphertext(fmt: str, sops_file: Call
                                                        psops_bin: str, sops_bin: str) -> None:
     enc = sops_file(fmt)
     before = enc.read_bytes()
-    proc = run(psops_bin, "edit", enc, env=editor.env(["replace", "s3cret-db-pass", "n3w-db-pass"]))
+    proc = _edit(psops_bin, enc, env=editor.env(["replace", "s3cret-db-pass", "n3w-db-pass"]))
     assert ok(proc) == b"" and proc.stderr == b"", describe(proc)
     changed = changed_lines(before, enc.read_bytes())
     assert len(changed) == 2, changed
@@ -89,7 +95,7 @@ def test_layout_only_change_writes_nothing(sops_file: Callable[..., Path], edito
                                            private: Private, psops_bin: str) -> None:
     enc = sops_file("json")
     before, st = enc.read_bytes(), _freeze(enc)
-    proc = run(psops_bin, "edit", enc, env=editor.env(["replace", "\t", "  "]))
+    proc = _edit(psops_bin, enc, env=editor.env(["replace", "\t", "  "]))
     assert "only the layout changed" in assert_clean_error(proc, 200, names=enc.name)
     _assert_untouched(enc, before, st)
 
@@ -104,7 +110,7 @@ def test_invalid_content_keeps_the_file_and_the_edits(fmt: str, garbage: str, so
     enc = sops_file(fmt)
     before, st = enc.read_bytes(), _freeze(enc)
     actions = (["replace", "s3cret-db-pass", "n3w-db-pass"], ["append", garbage])
-    proc = run(psops_bin, "edit", enc, env=editor.env(*actions))
+    proc = _edit(psops_bin, enc, env=editor.env(*actions))
     line = assert_clean_error(proc, 204, names=enc.name)
     assert "line" in line, "the error says where the syntax is wrong"
     _assert_untouched(enc, before, st)
@@ -126,7 +132,7 @@ def test_reserved_sops_key_is_refused(sops_file: Callable[..., Path], editor: Sc
                                       psops_bin: str) -> None:
     enc = sops_file("yaml")
     before, st = enc.read_bytes(), _freeze(enc)
-    proc = run(psops_bin, "edit", enc, env=editor.env(["append", "sops: mine\n"]))
+    proc = _edit(psops_bin, enc, env=editor.env(["append", "sops: mine\n"]))
     assert "reserved" in assert_clean_error(proc, 204, names=enc.name)
     _assert_untouched(enc, before, st)
     assert _rescue_path(proc, private).read_text().endswith("sops: mine\n")
@@ -141,7 +147,7 @@ def test_file_changed_by_another_program_meanwhile_is_not_overwritten(
     other.chmod(0o755)
     env = editor.env(["replace", "s3cret-db-pass", "n3w-db-pass"])
     env["EDITOR"] = str(other)
-    proc = run(psops_bin, "edit", enc, env=env)
+    proc = _edit(psops_bin, enc, env=env)
     assert "another program" in assert_clean_error(proc, 204, names=enc.name)
     assert enc.read_bytes() == b"changed meanwhile"
     assert "n3w-db-pass" in _rescue_path(proc, private).read_text()
@@ -155,7 +161,7 @@ def test_editor_with_arguments_sops_editor_first(sops_file: Callable[..., Path],
     enc = sops_file("json")
     env = editor.env(variable="SOPS_EDITOR", extra_args="--wait -c 'two words'")
     env["EDITOR"] = "/nonexistent/editor-that-must-not-run"
-    assert_clean_error(run(psops_bin, "edit", enc, env=env), 200)
+    assert_clean_error(_edit(psops_bin, enc, env=env), 200)
     (seen,) = editor.records()
     assert seen["argv"][:3] == ["--wait", "-c", "two words"]
     assert seen["argv"][3] == seen["path"], "the file's path comes last, as its own argument"
@@ -166,9 +172,9 @@ def test_no_editor_exits_201(sops_file: Callable[..., Path], private: Private, p
     enc = sops_file("json")
     empty_bin = tmp_path / "empty-bin"
     empty_bin.mkdir()
-    proc = run(psops_bin, "edit", enc, env={"PATH": str(empty_bin)}, unset=["EDITOR", "SOPS_EDITOR"])
+    proc = _edit(psops_bin, enc, env={"PATH": str(empty_bin)}, unset=["EDITOR", "SOPS_EDITOR"])
     assert "no editor found" in assert_clean_error(proc, 201, names=enc.name)
-    proc = run(psops_bin, "edit", enc, env={"EDITOR": "/nonexistent/my-editor --flag"})
+    proc = _edit(psops_bin, enc, env={"EDITOR": "/nonexistent/my-editor --flag"})
     assert "/nonexistent/my-editor" in assert_clean_error(proc, 201, names=enc.name)
     assert private.leftovers() == []
 
@@ -187,7 +193,7 @@ def test_default_editor_is_found_on_path(sops_file: Callable[..., Path], editor:
     env = editor.env()
     del env["EDITOR"]
     env["PATH"] = str(bin_dir)
-    proc = run(psops_bin, "edit", enc, env=env, unset=["EDITOR", "SOPS_EDITOR"])
+    proc = _edit(psops_bin, enc, env=env, unset=["EDITOR", "SOPS_EDITOR"])
     assert_clean_error(proc, 200)
     assert len(editor.records()) == 1
 
@@ -196,7 +202,7 @@ def test_editor_killed_leaves_no_plaintext(sops_file: Callable[..., Path], edito
                                            private: Private, psops_bin: str) -> None:
     enc = sops_file("json")
     before, st = enc.read_bytes(), _freeze(enc)
-    proc = run(psops_bin, "edit", enc, env=editor.env(["kill"]))
+    proc = _edit(psops_bin, enc, env=editor.env(["kill"]))
     assert "killed by SIGKILL" in assert_clean_error(proc, 201, names=enc.name)
     _assert_untouched(enc, before, st)
     assert private.leftovers() == []
@@ -209,7 +215,7 @@ def test_editor_crashing_after_saving_keeps_the_saved_edits(sops_file: Callable[
     enc = sops_file("json")
     before, st = enc.read_bytes(), _freeze(enc)
     actions = (["replace", "s3cret-db-pass", "n3w-db-pass"], ["save"], ["exit", "3"])
-    proc = run(psops_bin, "edit", enc, env=editor.env(*actions))
+    proc = _edit(psops_bin, enc, env=editor.env(*actions))
     assert "exited with status 3" in assert_clean_error(proc, 201, names=enc.name)
     _assert_untouched(enc, before, st)
     assert private.leftovers() == []
@@ -223,8 +229,8 @@ def test_signal_during_edit_exits_85_and_cleans_up(sig: signal.Signals, sops_fil
     enc = sops_file("json")
     before, st = enc.read_bytes(), _freeze(enc)
     env = {**os.environ, **editor.env(["sleep", "30"])}
-    proc = subprocess.Popen([psops_bin, "edit", str(enc)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([psops_bin, "edit", str(enc)], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while not editor.ready.exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the editor did not start"
@@ -250,7 +256,7 @@ def test_show_master_keys_shows_the_metadata_and_refuses_changes_to_it(
         sops_bin: str, age_env: AgeKey) -> None:
     enc = sops_file("yaml")
     before, st = enc.read_bytes(), _freeze(enc)
-    proc = run(psops_bin, "edit", "-s", enc, env=editor.env(["replace", "unencrypted_suffix", "encrypted_suffix"]))
+    proc = _edit(psops_bin, "-s", enc, env=editor.env(["replace", "unencrypted_suffix", "encrypted_suffix"]))
     assert "metadata" in assert_clean_error(proc, 204, names=enc.name)
     _assert_untouched(enc, before, st)
     shown = load_data(editor.records()[0]["content"], "yaml")
@@ -258,7 +264,7 @@ def test_show_master_keys_shows_the_metadata_and_refuses_changes_to_it(
     assert shown["db"]["password"] == "s3cret-db-pass"
 
     # values can still be edited with the metadata on screen
-    proc = run(psops_bin, "edit", "--show-master-keys", enc,
+    proc = _edit(psops_bin, "--show-master-keys", enc,
                env=editor.env(["replace", "s3cret-db-pass", "n3w-db-pass"]))
     ok(proc)
     changed = changed_lines(before, enc.read_bytes())
@@ -283,12 +289,12 @@ def test_new_file_is_created_from_a_template_with_the_rule_keys(fmt: str, work: 
     (work / "config").mkdir()
     target = work / "config" / f"new.{fmt}"
     if fmt == "json":
-        proc = run(psops_bin, "edit", target, cwd=work, env=editor.env())
+        proc = _edit(psops_bin, target, cwd=work, env=editor.env())
         assert_clean_error(proc, 200)
         assert not target.exists(), "an untouched template creates nothing"
 
     new_text = {"json": '{\n  "user": "me",\n  "password": "p4ss"\n}\n', "yaml": "user: me\npassword: p4ss\n"}[fmt]
-    ok(run(psops_bin, "edit", target, cwd=work, env=editor.env(["write", new_text])))
+    ok(_edit(psops_bin, target, cwd=work, env=editor.env(["write", new_text])))
     assert "Welcome to psops" in editor.records()[-1]["content"]
     written = load_data(target.read_bytes(), fmt)
     assert written["user"] == "me", "encrypted_regex of the rule applies"
@@ -301,7 +307,7 @@ def test_new_file_is_created_from_a_template_with_the_rule_keys(fmt: str, work: 
 def test_new_file_with_age_flag(work: Path, age_env: AgeKey, editor: ScriptedEditor, private: Private,
                                 psops_bin: str, sops_bin: str) -> None:
     target = work / "fresh.json"
-    ok(run(psops_bin, "edit", "--age", age_env.recipient, target,
+    ok(_edit(psops_bin, "--age", age_env.recipient, target,
            env=editor.env(["replace", "example_value\"", "flag-made\""])))
     assert [k["recipient"] for k in json.loads(target.read_text())["sops"]["age"]] == [age_env.recipient]
     assert json.loads(ok(run(sops_bin, "decrypt", target)))["example_key"] == "flag-made"
@@ -310,7 +316,7 @@ def test_new_file_with_age_flag(work: Path, age_env: AgeKey, editor: ScriptedEdi
 
 def test_new_file_without_keys_fails_before_the_editor(work: Path, editor: ScriptedEditor, private: Private,
                                                        psops_bin: str) -> None:
-    proc = run(psops_bin, "edit", work / "nokeys.json", env=editor.env())
+    proc = _edit(psops_bin, work / "nokeys.json", env=editor.env())
     assert_clean_error(proc, 111)
     assert editor.records() == []
 
