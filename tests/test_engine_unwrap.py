@@ -15,7 +15,6 @@ import pytest
 from fixtures.loopback import BlackHole, closed_port
 from psops.engine import unwrap_data_key, wrap_data_key
 from psops.errors import NoKeyMatched
-from psops.keys import vault as vault_module
 from psops.keys.base import KeyStanza
 from psops.metadata import Metadata
 
@@ -39,7 +38,7 @@ def _age_groups(age: AgeKey, n: int, data_key: bytes) -> list[list[KeyStanza]]:
 @pytest.fixture
 def slow_vault(black_hole: BlackHole, monkeypatch: pytest.MonkeyPatch) -> BlackHole:
     """Vault requests to the black hole time out after SLOW seconds; a token is set so they are attempted."""
-    monkeypatch.setattr(vault_module, "TIMEOUT", SLOW)
+    monkeypatch.setenv("PSOPS_VAULT_TIMEOUT", str(SLOW))
     monkeypatch.setenv("VAULT_TOKEN", "test-token")
     return black_hole
 

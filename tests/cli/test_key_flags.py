@@ -11,7 +11,7 @@ import pytest
 
 from fixtures.aws import AwsKms
 from fixtures.cli import assert_clean_error, load_data, ok, run
-from fixtures.loopback import closed_port
+from fixtures.loopback import BlackHole, closed_port
 from fixtures.vault import Vault
 from psops.cli.keysel import KeyFlags, flag_groups, parse_encryption_context
 from psops.errors import InvalidEncryptionContext, PsopsError
@@ -143,6 +143,19 @@ def test_unreachable_kms_endpoint(aws_kms: AwsKms, work: Path, psops_bin: str) -
     proc = run(psops_bin, "decrypt", enc.name, env={"AWS_ENDPOINT_URL_KMS": f"http://127.0.0.1:{closed_port()}"})
     line = assert_clean_error(proc, 128, names="secrets.json")
     assert aws_kms.keys.key_arn in line and "unreachable" in line and "AWS_ENDPOINT_URL_KMS" in line
+
+
+def test_a_silent_kms_endpoint_does_not_hang(aws_kms: AwsKms, black_hole: BlackHole, work: Path,
+                                              psops_bin: str) -> None:
+    import time
+
+    enc = _kms_file(work, psops_bin, aws_kms.keys.key_arn)
+    start = time.monotonic()
+    proc = run(psops_bin, "decrypt", enc.name, env={"AWS_ENDPOINT_URL_KMS": f"http://127.0.0.1:{black_hole.port}",
+                                                    "PSOPS_AWS_KMS_TIMEOUT": "1"})
+    assert time.monotonic() - start < 15
+    line = assert_clean_error(proc, 128, names="secrets.json")
+    assert aws_kms.keys.key_arn in line and "ReadTimeoutError" in line
 
 
 def test_bad_vault_token(vault: Vault, work: Path, psops_bin: str) -> None:

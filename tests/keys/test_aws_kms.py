@@ -182,13 +182,19 @@ def test_unreachable_endpoint_fails_fast(aws_kms: AwsKms, monkeypatch: pytest.Mo
 
 def test_a_silent_endpoint_times_out(aws_kms: AwsKms, black_hole: BlackHole,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kms_module, "READ_TIMEOUT", 0.5)
+    monkeypatch.setenv("PSOPS_AWS_KMS_TIMEOUT", "0.5")
     monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{black_hole.port}")
     start = time.monotonic()
     with pytest.raises(KeyServiceError, match=r"unreachable.*ReadTimeoutError"):
         get_service("kms").wrap(_recipient(aws_kms.keys.key_arn), DATA_KEY)
     elapsed = time.monotonic() - start
     assert elapsed < 0.5 * kms_module.MAX_ATTEMPTS + 3, elapsed
+
+
+def test_a_bad_timeout_setting_is_reported(aws_kms: AwsKms, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSOPS_AWS_KMS_TIMEOUT", "soon")
+    with pytest.raises(KeyServiceError, match="PSOPS_AWS_KMS_TIMEOUT='soon' is not a number"):
+        get_service("kms").wrap(_recipient(aws_kms.keys.key_arn), DATA_KEY)
 
 
 def test_no_credentials_at_all_means_not_mine(aws_kms: AwsKms, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,6 @@ from fixtures.loopback import BlackHole, closed_port
 from fixtures.vault import Vault
 from psops.errors import KeyServiceError, NotMine
 from psops.keys import get_service
-from psops.keys import vault as vault_module
 from psops.keys.base import KeyStanza
 from psops.policy import parse_vault_uri
 
@@ -116,7 +115,7 @@ def test_unreachable_server_fails_fast(vault: Vault) -> None:
 
 
 def test_a_silent_server_times_out(vault: Vault, black_hole: BlackHole, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vault_module, "TIMEOUT", 0.5)
+    monkeypatch.setenv("PSOPS_VAULT_TIMEOUT", "0.5")
     uri = f"http://127.0.0.1:{black_hole.port}/v1/transit/keys/psops"
     start = time.monotonic()
     with pytest.raises(KeyServiceError, match=r"no answer within 0\.5s"):

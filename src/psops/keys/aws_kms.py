@@ -13,16 +13,18 @@ shared-config profile. With ``role`` set, psops first calls STS ``AssumeRole`` w
 ``sops@<hostname>`` (sanitized and cut as sops does) and uses the temporary credentials. Endpoints can be
 redirected with ``AWS_ENDPOINT_URL_KMS`` / ``AWS_ENDPOINT_URL_STS`` (honoured by boto3 and by sops alike).
 
-Every call has bounded connect/read timeouts and at most :data:`MAX_ATTEMPTS` attempts, so an unreachable
-endpoint fails within seconds. Service errors become :class:`~psops.errors.KeyServiceError` naming the ARN,
-the service's reason and a hint; only "no credentials at all" is :class:`~psops.errors.NotMine`, so the
-engine quietly moves on to the next key. ``boto3`` is imported on first use only.
+Every call has bounded connect/read timeouts (10 s each, or ``PSOPS_AWS_KMS_TIMEOUT`` seconds) and at most
+:data:`MAX_ATTEMPTS` attempts, so an unreachable endpoint fails within seconds. Service errors become
+:class:`~psops.errors.KeyServiceError` naming the ARN, the service's reason and a hint; only "no credentials at
+all" is :class:`~psops.errors.NotMine`, so the engine quietly moves on to the next key. ``boto3`` is imported
+on first use only.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import socket
 import threading
@@ -34,9 +36,10 @@ from psops.keys.base import KeyStanza
 
 KIND = "kms"
 CONNECT_TIMEOUT = 10.0
-"""Seconds to wait for a TCP connection to KMS or STS."""
+"""Seconds to wait for a TCP connection to KMS or STS (``PSOPS_AWS_KMS_TIMEOUT`` overrides both timeouts)."""
 READ_TIMEOUT = 10.0
 """Seconds to wait for a KMS or STS answer."""
+TIMEOUT_ENV = "PSOPS_AWS_KMS_TIMEOUT"
 MAX_ATTEMPTS = 2
 """Total attempts per call (botocore's standard retry mode; the first try included)."""
 
@@ -87,6 +90,16 @@ def role_session_name(hostname: str | None = None) -> str:
     host = socket.gethostname() if hostname is None else hostname
     name = "sops@" + _SESSION_NAME_STRIP.sub("", host)
     return name[: _SESSION_NAME_LIMIT - 1] if len(name) >= _SESSION_NAME_LIMIT else name
+
+
+def _timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts: :data:`TIMEOUT_ENV` when it holds a positive number, else the defaults."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        raise KeyServiceError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    return (value, value) if value > 0 else (CONNECT_TIMEOUT, READ_TIMEOUT)
 
 
 def _now_rfc3339() -> str:
@@ -201,7 +214,8 @@ class AwsKmsService:
         import botocore.exceptions as bexc
         from botocore.config import Config
 
-        config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+        connect, read = _timeouts()
+        config = Config(connect_timeout=connect, read_timeout=read,
                         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"})
         try:
             session = boto3.session.Session(profile_name=profile or None, region_name=region)

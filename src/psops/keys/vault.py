@@ -11,10 +11,10 @@ and base64-decodes the answer. Fields are written in sops' order: ``vault_addres
 The token is looked up as sops does: ``VAULT_TOKEN``, else the file ``~/.vault-token``. The stanza's address
 is where the request goes (``VAULT_ADDR`` is used only when a stanza has no address); ``VAULT_NAMESPACE``,
 ``VAULT_CACERT``/``VAULT_CAPATH`` and ``VAULT_SKIP_VERIFY`` are honoured like the Vault CLI. Requests have a
-bounded timeout (:data:`TIMEOUT`) and are not retried. No token at all is :class:`~psops.errors.NotMine`;
-every other failure (bad token, unknown key or mount, sealed or unreachable server, ciphertext that does not
-decrypt) is a :class:`~psops.errors.KeyServiceError` naming the key URI and Vault's reason, with a hint.
-``hvac`` is imported on first use only.
+bounded timeout (10 s, or ``PSOPS_VAULT_TIMEOUT`` seconds) and are not retried. No token at all is
+:class:`~psops.errors.NotMine`; every other failure (bad token, unknown key or mount, sealed or unreachable
+server, ciphertext that does not decrypt) is a :class:`~psops.errors.KeyServiceError` naming the key URI and
+Vault's reason, with a hint. ``hvac`` is imported on first use only.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from psops.keys.base import KeyStanza
 
 KIND = "hc_vault"
 TIMEOUT = 10.0
-"""Seconds one request to Vault may take (connect and read)."""
+"""Seconds one request to Vault may take (connect and read); ``PSOPS_VAULT_TIMEOUT`` overrides it."""
+TIMEOUT_ENV = "PSOPS_VAULT_TIMEOUT"
 
 _MAX_REASON = 300
 
@@ -65,6 +66,16 @@ def vault_token() -> str:
     except OSError as exc:
         raise KeyServiceError(f"cannot read the Vault token file {path}: {exc.strerror}",
                               hint="fix its permissions or set VAULT_TOKEN") from None
+
+
+def request_timeout() -> float:
+    """Seconds per request: :data:`TIMEOUT_ENV` when it holds a positive number, else :data:`TIMEOUT`."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        raise KeyServiceError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    return value if value > 0 else TIMEOUT
 
 
 def _verify() -> bool | str:
@@ -145,7 +156,7 @@ class VaultTransitService:
             if client is None:
                 import hvac
 
-                client = hvac.Client(url=address, token=token, timeout=TIMEOUT, verify=_verify(),
+                client = hvac.Client(url=address, token=token, timeout=request_timeout(), verify=_verify(),
                                      namespace=os.environ.get("VAULT_NAMESPACE") or None)
                 self._clients[(address, token)] = client
         return client
@@ -184,8 +195,8 @@ class VaultTransitService:
             raise KeyServiceError(f"Vault key {uri}: could not {what}: TLS verification failed",
                                   hint="set VAULT_CACERT to the server's CA bundle") from None
         except rexc.Timeout:
-            raise KeyServiceError(f"Vault key {uri}: could not {what}: no answer within {TIMEOUT:g}s",
-                                  hint="check the network and the server") from None
+            raise KeyServiceError(f"Vault key {uri}: could not {what}: no answer within {request_timeout():g}s",
+                                  hint=f"check the network and the server ({TIMEOUT_ENV} sets the limit)") from None
         except rexc.RequestException as exc:
             raise KeyServiceError(f"Vault key {uri}: could not {what}: the server is unreachable "
                                   f"({type(exc).__name__})",
