@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures.cli import assert_clean_error, ok, run, write_age_identity
-from fixtures.lifecycle import data_key_of, write_policy
+from fixtures.lifecycle import data_key_of, sops_block, write_policy
 from psops.errors import AuditError, PolicyError
 from psops.lifecycle.audit import AuditRecord, FileSink, audit_settings, audited
 from psops.policy import load_config
@@ -68,7 +68,9 @@ def test_every_operation_is_recorded_field_by_field(audited_repo: Path, age_key:
     ok(run(psops_bin, "encrypt", "-i", f, env=env))
     out = ok(run(psops_bin, "decrypt", f, env=env))
     assert SECRETS[0].encode() in out
+    created = sops_block(f)["psops_data_key_created_at"]
     ok(run(psops_bin, "edit", f, env=env))
+    assert sops_block(f)["psops_data_key_created_at"] == created, "an edit keeps the data key and its time"
     ok(run(psops_bin, "rotate", f, env=env))
     write_policy(work, [{"path_regex": r"\.yaml$", "age": f"{age_key.recipient},{other_age_key.recipient}"}],
                  audit={"file": "logs/audit.jsonl"})
