@@ -112,7 +112,7 @@ def decrypt(
     Example: psops k8s decrypt overlays/prod | kubectl apply -f -;
     psops k8s decrypt --only-kind Secret --output-dir /run/manifests manifests/
     """
-    from psops.k8s.decrypt import DecryptOptions, decrypt_paths, render_stream, write_tree
+    from psops.k8s.decrypt import DecryptOptions, check_output_dir, decrypt_paths, render_stream, write_tree
     from psops.k8s.walk import WalkOptions
 
     given = paths or ["-"]
@@ -120,6 +120,9 @@ def decrypt(
         ignore_mac=ignore_mac, decryption_order=_order(decryption_order), only_kinds=_kinds(only_kind),
         skip_kinds=_kinds(skip_kind), indent=indent, jobs=jobs, input_type=input_type,
         walk=WalkOptions(max_file_size=_size(max_file_size), allow_outside_symlinks=allow_outside_symlinks))
+    if output_dir is not None:
+        with about(str(output_dir)):
+            check_output_dir(output_dir, given)
     results = decrypt_paths(given, options)
     for result in results:
         for message in result.warnings:

@@ -20,15 +20,14 @@ first failing file (in that order) is the error reported, and nothing is output 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from psops.engine import decrypt_document
-from psops.errors import CannotReadInput, ConflictingParameters, ManifestCheckFailed, PsopsError
+from psops.errors import CannotReadInput, ConflictingParameters, PsopsError
 from psops.k8s.checks import ObjectRef, check_duplicates, check_secret, object_ref
 from psops.k8s.flux import decrypt_data_value, decrypt_disabled
 from psops.k8s.stream import Chunk, has_content, join_documents, split_stream
@@ -40,7 +39,6 @@ DEFAULT_JOBS = 8
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -77,8 +75,8 @@ class ManifestDoc:
     ref: ObjectRef
     decrypted: bool = False
     """True when SOPS metadata (or an embedded SOPS file) was decrypted to make it."""
-    tree: Mapping | None = None
-    """The decrypted tree (None for documents passed through)."""
+    tree: Mapping = field(default_factory=Mapping)
+    """The document as a tree (decrypted, or as read for documents passed through)."""
     where: str = ""
     """The input and, for multi-document inputs, the document number (for messages)."""
 
@@ -93,16 +91,6 @@ class SourceResult:
 
 
 # --- loading --------------------------------------------------------------------------------------------
-
-
-def _fast_yaml() -> Any:
-    yaml = getattr(_local, "yaml", None)
-    if yaml is None:
-        from ruamel.yaml import YAML
-
-        yaml = YAML(typ="safe")
-        _local.yaml = yaml
-    return yaml
 
 
 def detect_format(name: str, data: bytes, explicit: str | None = None) -> str:
@@ -125,18 +113,8 @@ def detect_format(name: str, data: bytes, explicit: str | None = None) -> str:
     return "yaml"
 
 
-def quick_load(text: bytes, fmt: str, where: str) -> object:
-    """Plain Python data of one YAML/JSON document, with a fast loader (kind, names, annotations only)."""
-    try:
-        if fmt == "json":
-            return json.loads(text)
-        return _fast_yaml().load(text)
-    except Exception as exc:  # any parser failure is a read error naming the document
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CannotReadInput(f"invalid {fmt.upper()}: {detail}", path=where) from None
-
-
-def _load_tree(text: bytes, fmt: str, where: str) -> Mapping:
+def load_document(text: bytes, fmt: str, where: str) -> Mapping:
+    """One document as a tree, read by the SOPS-exact store (the one parse both routing and decryption use)."""
     from psops.formats import get_store
 
     try:
@@ -144,7 +122,7 @@ def _load_tree(text: bytes, fmt: str, where: str) -> Mapping:
     except PsopsError as exc:
         raise exc.with_path(where) from None
     if len(doc) != 1:
-        raise CannotReadInput("expected one document", path=where)
+        raise CannotReadInput(f"expected one document, found {len(doc)}", path=where)
     return doc[0]
 
 
@@ -176,11 +154,9 @@ def decrypt_source(name: str, data: bytes, options: DecryptOptions | None = None
     def where(i: int) -> str:
         return f"{name} (document {i + 1})" if multi else name
 
-    plains = [quick_load(c.body if fmt == "json" else c.text, fmt, where(c.index)) for c in chunks]
-    for chunk, plain in zip(chunks, plains, strict=True):
-        if plain is not None and not isinstance(plain, dict):
-            raise ManifestCheckFailed("the document is not a mapping, so not a Kubernetes object",
-                                      path=where(chunk.index))
+    texts = [c.body if fmt == "json" else c.text for c in chunks]
+    trees = [load_document(text, fmt, where(c.index)) for text, c in zip(texts, chunks, strict=True)]
+    plains = [to_plain(tree) for tree in trees]
     units: dict[str, list[int]] = {}
     for i, plain in enumerate(plains):
         if isinstance(plain, dict) and isinstance(plain.get("sops"), dict):
@@ -193,9 +169,8 @@ def decrypt_source(name: str, data: bytes, options: DecryptOptions | None = None
             continue
         label = where(idxs[0]) if len(idxs) == 1 else (
             f"{name} (documents {', '.join(str(i + 1) for i in idxs)})" if multi else name)
-        branches = [_load_tree(chunks[i].text, fmt, where(i)) for i in idxs]
         try:
-            result = decrypt_document(branches, ignore_mac=options.ignore_mac,
+            result = decrypt_document([trees[i] for i in idxs], ignore_mac=options.ignore_mac,
                                       decryption_order=options.decryption_order)
         except PsopsError as exc:
             raise exc.with_path(label) from None
@@ -208,23 +183,19 @@ def decrypt_source(name: str, data: bytes, options: DecryptOptions | None = None
             out[i] = ManifestDoc(name, i, _render(tree, fmt, options.indent), object_ref(plain), True, tree,
                                  where(i))
     docs: list[ManifestDoc] = []
-    for i, chunk in enumerate(chunks):
+    for i in range(len(chunks)):
         doc = out[i]
         if doc is None:
-            if plains[i] is None:
-                continue  # an empty document (``~``): nothing to apply
-            text = chunk.body if fmt == "json" else chunk.text
-            doc = ManifestDoc(name, i, text, object_ref(plains[i]), where=where(i))
             plain = plains[i]
-            if (doc.ref.kind == "Secret" and options.wants("Secret") and not decrypt_disabled(plain)
-                    and isinstance(plain, dict) and isinstance(plain.get("data"), dict)):
+            doc = ManifestDoc(name, i, texts[i], object_ref(plain), False, trees[i], where(i))
+            if doc.ref.kind == "Secret" and options.wants("Secret") and not decrypt_disabled(plain):
                 doc = _decrypt_blobs(doc, plain, fmt, options)
-        elif doc.ref.kind == "Secret" and doc.tree is not None:
+        elif doc.ref.kind == "Secret":
             doc = _decrypt_blobs(doc, to_plain(doc.tree), fmt, options)
         if not options.wants(doc.ref.kind):
             continue
         if doc.decrypted and doc.ref.kind == "Secret":
-            plain_doc = to_plain(doc.tree) if doc.tree is not None else None
+            plain_doc = to_plain(doc.tree)
             if isinstance(plain_doc, dict):
                 check_secret(plain_doc, doc.where)
         docs.append(doc)
@@ -255,7 +226,7 @@ def _decrypt_blobs(doc: ManifestDoc, plain: object, fmt: str, options: DecryptOp
             replaced[str(key)] = new
     if not replaced:
         return doc
-    tree = doc.tree if doc.tree is not None else _load_tree(doc.text, fmt, doc.where)
+    tree = doc.tree
     data_node = tree.get("data")
     assert isinstance(data_node, Mapping)
     for key, new in replaced.items():
@@ -316,11 +287,9 @@ def render_stream(results: Iterable[SourceResult]) -> bytes:
     return join_documents(doc.text for r in results for doc in r.docs)
 
 
-def write_tree(results: Sequence[SourceResult], output_dir: Path, roots: Sequence[str]) -> list[Path]:
-    """Write each input's documents to ``output_dir``/its relative path (folders 0700, files 0600)."""
+def check_output_dir(output_dir: Path, roots: Sequence[str]) -> None:
+    """Refuse an output folder inside (or equal to) an input folder: plaintext would land among the sources."""
     import os
-
-    from psops.files import atomic_write
 
     out_real = os.path.realpath(output_dir)
     for root in roots:
@@ -332,6 +301,13 @@ def write_tree(results: Sequence[SourceResult], output_dir: Path, roots: Sequenc
             raise ConflictingParameters("--output-dir is inside an input folder: plaintext would land next to "
                                         "the encrypted files", path=str(output_dir),
                                         hint="choose an output folder outside the inputs")
+
+
+def write_tree(results: Sequence[SourceResult], output_dir: Path, roots: Sequence[str]) -> list[Path]:
+    """Write each input's documents to ``output_dir``/its relative path (folders 0700, files 0600)."""
+    from psops.files import atomic_write
+
+    check_output_dir(output_dir, roots)
     seen: dict[str, str] = {}
     written: list[Path] = []
     for r in results:
@@ -345,7 +321,7 @@ def write_tree(results: Sequence[SourceResult], output_dir: Path, roots: Sequenc
         if not r.docs:
             continue
         target = output_dir / str(r.item.rel)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_dirs(target.parent)
         if target.exists() and not target.is_symlink() and (target.stat().st_mode & 0o077):
             target.chmod(0o600)
         atomic_write(target, join_documents(doc.text for doc in r.docs), default_mode=0o600)
@@ -353,17 +329,28 @@ def write_tree(results: Sequence[SourceResult], output_dir: Path, roots: Sequenc
     return written
 
 
+def _private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents with mode 0700."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700)
+
+
 __all__ = [
     "DEFAULT_JOBS",
     "DecryptOptions",
     "ManifestDoc",
     "SourceResult",
+    "check_output_dir",
     "decrypt_inputs",
     "decrypt_paths",
     "decrypt_source",
     "detect_format",
+    "load_document",
     "parallel_map",
-    "quick_load",
     "render_stream",
     "write_tree",
 ]

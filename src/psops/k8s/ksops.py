@@ -37,7 +37,7 @@ from pathlib import Path
 from psops.errors import GeneratorError, PsopsError
 from psops.formats import format_for
 from psops.k8s.checks import ObjectRef, check_duplicates, check_secret, object_ref
-from psops.k8s.decrypt import DecryptOptions, ManifestDoc, decrypt_source, detect_format, parallel_map, quick_load
+from psops.k8s.decrypt import DecryptOptions, ManifestDoc, decrypt_source, detect_format, load_document, parallel_map
 from psops.k8s.stream import join_documents
 from psops.k8s.walk import confine, read_limited
 from psops.tree import Comment, Mapping, Value, from_plain, to_plain
@@ -277,7 +277,7 @@ def generate(gen: Generator, options: GenerateOptions, where: str = "generator")
 
 def run_exec_plugin(config: bytes, options: GenerateOptions, where: str) -> bytes:
     """The legacy exec plugin: a generator manifest in, a YAML stream of resources out."""
-    gen = parse_generator(quick_load(config, "yaml", where), where)
+    gen = parse_generator(to_plain(load_document(config, "yaml", where)), where)
     return join_documents(g.text for g in generate(gen, options, where))
 
 

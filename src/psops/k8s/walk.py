@@ -280,11 +280,12 @@ def read_input_file(item: InputFile, limit: int) -> bytes:
 def confine(base: Path, relative: str, roots: list[str], display: str, *, allow_outside: bool = False) -> Path:
     """Resolve ``relative`` against ``base`` and refuse it unless it lands inside one of ``roots``."""
     candidate = base / relative
-    real = _resolve(candidate, display)
-    if not allow_outside and not _inside(real, roots):
-        raise UnsafeInput(f"path leads outside the allowed root ({', '.join(roots)})", path=display,
-                          hint="keep encrypted files inside the repository, or set PSOPS_K8S_ROOT to a folder "
-                               "that contains them")
+    # checked before existence (nothing outside can be probed), and again on the strictly resolved path
+    for real in (os.path.realpath(candidate), _resolve(candidate, display)):
+        if not allow_outside and not _inside(real, roots):
+            raise UnsafeInput(f"path leads outside the allowed root ({', '.join(roots)})", path=display,
+                              hint="keep encrypted files inside the repository, or set PSOPS_K8S_ROOT to a folder "
+                                   "that contains them")
     return Path(real)
 
 
