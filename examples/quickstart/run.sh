@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a local age key, no cloud account: make a key, encrypt a file, change it, decrypt it.
+# The main job on a local age key, no cloud account: make a key, encrypt a file, edit it, decrypt it.
 # Runs in a throwaway folder with its own key file; nothing outside it is touched.
 set -euo pipefail
 work=$(mktemp -d)
@@ -27,9 +27,9 @@ psops encrypt -i app.enc.yaml
 echo "--- encrypted file (values are ciphertext, keys readable):"
 cat app.enc.yaml
 
-# edit: decrypt to memory, change a value, encrypt again in place
-psops decrypt app.enc.yaml | sed 's/s3cr3t/n3w-s3cr3t/' | psops encrypt --input-type yaml --filename-override app.enc.yaml - > app.new.yaml
-mv app.new.yaml app.enc.yaml
+# edit: psops decrypts into a private 0600 temp file, runs $EDITOR on it and re-encrypts what was saved.
+# A real user gets vi/nano; here a sed command plays the editor. Only the changed value gets new ciphertext.
+EDITOR="sed -i s/s3cr3t/n3w-s3cr3t/" psops edit app.enc.yaml
 
 echo "--- decrypted:"
 psops decrypt app.enc.yaml
