@@ -136,6 +136,8 @@ def capture(argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> bytes:
 def bench_env(key_file: Path) -> dict[str, str]:
     """The caller's environment without SOPS_*/PSOPS_* settings, plus the bench key and no version check."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "PSOPS_"))}
+    # a user's installation has its bytecode caches: let the children write them (warm-up runs do)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({"SOPS_AGE_KEY_FILE": str(key_file), "SOPS_DISABLE_VERSION_CHECK": "1"})
     return env
 

@@ -10,7 +10,6 @@ keeps git diffs to the values that changed (SOPS does the same).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
 import re
@@ -38,6 +37,8 @@ _RFC3339_RE = re.compile(
 
 IV_SIZE = 32
 TAG_SIZE = 16
+_a2b = binascii.a2b_base64
+_b2a = binascii.b2a_base64
 
 
 def format_time(value: datetime) -> str:
@@ -78,7 +79,8 @@ def canonical(value: Leaf) -> tuple[bytes, str]:
         return (b"True" if value else b"False"), "bool"
     if isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
-            raise EncryptError(f"integer {value} does not fit in 64 bits, which SOPS cannot store")
+            # the value is not quoted: it is the plaintext
+            raise EncryptError("an integer value does not fit in 64 bits, which SOPS cannot store")
         return str(value).encode(), "int"
     if isinstance(value, float):
         return format_float(value).encode(), "float"
@@ -100,12 +102,16 @@ def parse_plaintext(raw: bytes, type_tag: str) -> Leaf:
         return raw
     if type_tag == "comment":
         return Comment(text)
+    # Messages never quote the plaintext: it is the decrypted secret.
     if type_tag == "int":
         if not _INT_RE.match(text) or not _INT64_MIN <= int(text) <= _INT64_MAX:
-            raise ValueError(f"invalid int plaintext {text!r}")
+            raise ValueError("invalid int plaintext")
         return int(text)
     if type_tag == "float":
-        return float(text)
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("invalid float plaintext") from None
     if type_tag == "bool":
         if text in _GO_TRUE:
             return True
@@ -113,7 +119,10 @@ def parse_plaintext(raw: bytes, type_tag: str) -> Leaf:
             return False
         raise ValueError("invalid bool plaintext")
     if type_tag == "time":
-        return parse_time(text)
+        try:
+            return parse_time(text)
+        except ValueError:
+            raise ValueError("invalid time plaintext") from None
     raise ValueError(f"unknown type tag {type_tag!r}")
 
 
@@ -127,13 +136,16 @@ def parse_enc(value: str) -> tuple[bytes, bytes, bytes, str]:
     m = _ENC_RE.match(value)
     if not m:
         raise ValueError("not a well-formed ENC[AES256_GCM,...] value")
-    try:
-        data, iv, tag = (base64.b64decode(g, validate=True) for g in m.groups()[:3])
+    data_b64, iv_b64, tag_b64, type_tag = m.groups()
+    try:  # base64.b64decode(validate=True) without its wrapper (this runs once per value)
+        data = _a2b(data_b64, strict_mode=True)
+        iv = _a2b(iv_b64, strict_mode=True)
+        tag = _a2b(tag_b64, strict_mode=True)
     except binascii.Error as exc:
         raise ValueError(f"bad base64 in ENC value: {exc}") from exc
     if len(tag) != TAG_SIZE or not iv:
         raise ValueError("bad IV or tag length in ENC value")
-    return data, iv, tag, m.group(4)
+    return data, iv, tag, type_tag
 
 
 class ValueCipher:
@@ -168,11 +180,9 @@ class ValueCipher:
             return ""
         iv = self._stash.get((aad, plain, type_tag)) or self._random(IV_SIZE)
         sealed = self._aead.encrypt(iv, plain, aad.encode("utf-8", "surrogateescape"))
-        b64 = base64.b64encode
-        return (
-            f"ENC[AES256_GCM,data:{b64(sealed[:-TAG_SIZE]).decode()},iv:{b64(iv).decode()},"
-            f"tag:{b64(sealed[-TAG_SIZE:]).decode()},type:{type_tag}]"
-        )
+        return "".join(("ENC[AES256_GCM,data:", _b2a(sealed[:-TAG_SIZE], newline=False).decode(),
+                        ",iv:", _b2a(iv, newline=False).decode(),
+                        ",tag:", _b2a(sealed[-TAG_SIZE:], newline=False).decode(), ",type:", type_tag, "]"))
 
     def decrypt_bytes(self, value: str, aad: str) -> tuple[bytes, str]:
         """Decrypt an ENC string to (plaintext bytes, type tag); remembers the IV for re-encryption."""

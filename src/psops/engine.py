@@ -137,6 +137,10 @@ class _TreeWalker:
                         hint="the file was edited by hand; re-encrypt it from its plaintext",
                     )
                 plain, type_tag = self.cipher.decrypt_bytes(value, _aad(path))
+                if type_tag == "str":
+                    # the canonical form of a string is its UTF-8 bytes: the plaintext itself
+                    self.hasher.update(plain)
+                    return plain.decode("utf-8", "surrogateescape")
                 try:
                     value = parse_plaintext(plain, type_tag)
                 except ValueError as exc:

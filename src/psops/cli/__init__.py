@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re) costs ~5 ms before --version
 if TYPE_CHECKING:
     from psops.cli.fast import Invocation
     from psops.errors import PsopsError
@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"psops {__version__}\n")
         return 0
+    from psops.limits import ensure_recursion_room
+
+    ensure_recursion_room()  # every walk over a tree of psops.limits.MAX_DEPTH levels must fit
     from psops.cli import fast
 
     invocation = fast.parse(args)
@@ -63,6 +66,8 @@ def main_typer(argv: list[str]) -> int:
         return 85
     except BrokenPipeError:
         return 1
+    except RecursionError:
+        return _too_deep()
     except Exception as exc:
         return _internal(exc, args)
 
@@ -72,6 +77,13 @@ def _report(exc: PsopsError) -> int:
     if exc.hint:
         sys.stderr.write(f"hint: {exc.hint}\n")
     return exc.exit_code
+
+
+def _too_deep() -> int:
+    """A recursion that escaped every store's depth check still ends as a clean read error (exit 2)."""
+    from psops.limits import too_deep
+
+    return _report(too_deep())
 
 
 def _internal(exc: Exception, args: list[str]) -> int:
@@ -110,6 +122,8 @@ def _run_fast(invocation: Invocation, args: list[str]) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 1
+    except RecursionError:
+        return _too_deep()
     except Exception as exc:
         return _internal(exc, args)
     finally:

@@ -27,7 +27,6 @@ import gc
 import math
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -103,6 +102,8 @@ def _parse_go_int(s: str) -> int | None:
 
 def _parse_timestamp(s: str) -> datetime | None:
     """go-yaml's parseTimestamp: the three time.Parse layouts of spec 8.1."""
+    if len(s) < 8 or s[4] != "-":  # cheaper than the regex for the many numbers that are not timestamps
+        return None
     m = _TIMESTAMP.fullmatch(s)
     if m is None:
         return None
@@ -214,12 +215,16 @@ def _is_printable(o: int) -> bool:
 _BREAKS = frozenset("\r\n\x85\u2028\u2029")
 
 
-@dataclass(slots=True)
 class _Analysis:
-    multiline: bool
-    block_plain: bool
-    single: bool
-    block: bool
+    """What go-yaml's scalar analysis allows for one string."""
+
+    __slots__ = ("block", "block_plain", "multiline", "single")
+
+    def __init__(self, multiline: bool, block_plain: bool, single: bool, block: bool) -> None:
+        self.multiline = multiline
+        self.block_plain = block_plain
+        self.single = single
+        self.block = block
 
 
 def _analyze(value: str) -> _Analysis:
@@ -339,8 +344,10 @@ _DOUBLE = '"'
 
 
 # _analyze(s).block is False exactly when s ends with a space, has a space right before a line break, or has
-# a character go-yaml does not print as it is (see _is_printable; a tab is printable here).
-_NOT_BLOCK = re.compile(" $| [\r\n\x85\u2028\u2029]|[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+# a character go-yaml does not print as it is (the complement of _is_printable, tab excepted; written as the
+# ranges of that complement because a negated class over all of Unicode takes ~14 ms to compile).
+_NOT_BLOCK = re.compile(" $| [\\r\\n\\x85\\u2028\\u2029]|"
+                        "[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufeff\\ufffe\\uffff\\U00010000-\\U0010ffff]")
 
 
 def _block_ok(s: str) -> bool:
@@ -642,44 +649,59 @@ _BEFORE = 0
 _AFTER = 1
 
 
-@dataclass(slots=True)
+# The loader's records are plain slotted classes rather than dataclasses: one _Role is made per node, and
+# importing dataclasses (with inspect) plus processing the classes cost more than parsing a small file.
+
+
 class _Role:
     """Where a node sits: as key/value of item ``pos`` of a mapping, or element ``pos`` of a list."""
 
-    container: Any  # Mapping or list
-    pos: int
-    kind: str  # "key", "value", "elem", "root"
-    node: Any = None  # the Mapping/list this event opened, if any
-    flow: bool = False
+    __slots__ = ("container", "flow", "kind", "node", "pos")
+
+    def __init__(self, container: Any, pos: int, kind: str, node: Any = None, flow: bool = False) -> None:
+        self.container = container  # Mapping or list
+        self.pos = pos
+        self.kind = kind  # "key", "value", "elem", "root"
+        self.node = node  # the Mapping/list this event opened, if any
+        self.flow = flow
 
 
-@dataclass(slots=True)
 class _Frame:
-    kind: str  # "map" or "seq"
-    obj: Any
-    role: _Role
-    col: int
-    flow: bool
-    indentless: bool
-    start: int
-    anchor: str | None
-    key: str | None = None  # pending mapping key
-    key_mark: Any = None
-    expect_key: bool = True
-    seen: dict[str, int] = field(default_factory=dict)
+    """An open collection while the events are built into the tree."""
+
+    __slots__ = ("anchor", "col", "expect_key", "flow", "indentless", "key", "key_mark", "kind", "obj", "role",
+                 "seen", "start")
+
+    def __init__(self, kind: str, obj: Any, role: _Role, col: int, flow: bool, indentless: bool, start: int,
+                 anchor: str | None) -> None:
+        self.kind = kind  # "map" or "seq"
+        self.obj = obj
+        self.role = role
+        self.col = col
+        self.flow = flow
+        self.indentless = indentless
+        self.start = start
+        self.anchor = anchor
+        self.key: str | None = None  # pending mapping key
+        self.key_mark: Any = None
+        self.expect_key = True
+        self.seen: dict[str, int] = {}
 
 
-@dataclass(slots=True)
 class _CRec:
     """A comment block as go-yaml's scanner records it."""
 
-    kind: str  # "foot" or "head"
-    lines: list[tuple[int, str]]  # (source index of '#', text)
-    token_mark: int  # -1 means: the prior token
-    start: int
-    start_col1: int
-    end: int
-    scan_mark: int
+    __slots__ = ("end", "kind", "lines", "scan_mark", "start", "start_col1", "token_mark")
+
+    def __init__(self, kind: str, lines: list[tuple[int, str]], token_mark: int, start: int, start_col1: int,
+                 end: int, scan_mark: int) -> None:
+        self.kind = kind  # "foot" or "head"
+        self.lines = lines  # (source index of '#', text)
+        self.token_mark = token_mark  # -1 means: the prior token
+        self.start = start
+        self.start_col1 = start_col1
+        self.end = end
+        self.scan_mark = scan_mark
 
 
 _NL = re.compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
