@@ -1,8 +1,11 @@
 """Reading inputs and writing outputs safely.
 
 Writes are atomic: the bytes go to a temp file in the target's folder (mode 0600 while written), are fsynced,
-get the target's original mode, and are renamed over the target, so a crash or a full disk leaves either the
-old or the new complete file. A symlink target is refused rather than replaced by a regular file.
+get the target's original mode (and owner and group, where the process may set them), and are renamed over
+the target, so a crash or a full disk leaves either the old or the new complete file. A symlink target is
+refused rather than replaced by a regular file, and so is a target the user may not write (a read-only file
+is not silently replaced just because its folder is writable). Inputs over
+:data:`psops.limits.MAX_INPUT_BYTES` are refused before they are read whole (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -14,16 +17,26 @@ import sys
 from pathlib import Path
 
 from psops.errors import CannotReadInput, CannotWriteOutput
+from psops.limits import MAX_INPUT_BYTES
 
-MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+def _too_large(path: str) -> CannotReadInput:
+    return CannotReadInput(f"file is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB", path=path,
+                           hint="psops reads at most 256 MiB (see docs/limits.md)")
 
 
 def read_input(path: str) -> bytes:
     """Read a file, or standard input for ``-``; CannotReadInput with the reason on failure."""
     if path == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise _too_large("standard input")
+        return data
     try:
         with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_INPUT_BYTES:
+                raise _too_large(path)
             data = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise CannotReadInput("no such file", path=path, hint="check the path") from None
@@ -34,7 +47,7 @@ def read_input(path: str) -> bytes:
     except OSError as exc:
         raise CannotReadInput(f"cannot read: {exc.strerror}", path=path) from None
     if len(data) > MAX_INPUT_BYTES:
-        raise CannotReadInput(f"file is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB", path=path)
+        raise _too_large(path)
     return data
 
 
@@ -44,12 +57,18 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
     if target.is_symlink():
         raise CannotWriteOutput("refusing to replace a symbolic link", path=str(target),
                                 hint="write to the link's target path instead")
+    owner: tuple[int, int] | None = None
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        info = target.stat()
+        mode = stat.S_IMODE(info.st_mode)
+        owner = (info.st_uid, info.st_gid)
     except FileNotFoundError:
         mode = default_mode
     except OSError as exc:
         raise CannotWriteOutput(f"cannot stat: {exc.strerror}", path=str(target)) from None
+    if owner is not None and not os.access(target, os.W_OK):
+        raise CannotWriteOutput("the file is read-only", path=str(target),
+                                hint="make it writable (chmod u+w) if you mean to replace it")
     import tempfile  # here, not at module level: reading and printing need no temp files
 
     folder = target.parent if str(target.parent) else Path(".")
@@ -62,6 +81,8 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if owner is not None:
+            _keep_owner(tmp, *owner)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
@@ -74,3 +95,15 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _keep_owner(tmp: str, uid: int, gid: int) -> None:
+    """Give the new file the old one's owner and group where allowed (root, or a group the user is in)."""
+    info = os.stat(tmp)
+    if (info.st_uid, info.st_gid) == (uid, gid):
+        return
+    with contextlib.suppress(OSError):
+        os.chown(tmp, uid, gid)
+        return
+    with contextlib.suppress(OSError):
+        os.chown(tmp, -1, gid)

@@ -43,3 +43,7 @@ def about(path: str) -> Iterator[None]:
     except PsopsError as exc:
         exc.with_path(path)
         raise
+    except RecursionError:  # a tree deeper than any store lets through (docs/limits.md): a clean read error
+        from psops.limits import too_deep
+
+        raise too_deep().with_path(path) from None

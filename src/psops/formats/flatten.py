@@ -18,6 +18,7 @@ from itertools import pairwise
 
 from psops.errors import CannotReadInput
 from psops.gofmt import format_float
+from psops.limits import MAX_DEPTH, MAX_FLAT_LIST_INDEX, too_deep
 from psops.tree import Comment, Mapping, Value
 
 MAP_SEPARATOR = "__map_"
@@ -91,9 +92,13 @@ def tokenize(flat_key: str) -> list[FlatToken]:
         text = flat_key[last + len(state):end]
         if state == LIST_SEPARATOR:
             # Go's strconv.Atoi; sops ignores its error and uses 0
+            if len(text) > _MAX_POSITION_DIGITS:  # int() of thousands of digits fails; a list that long is hostile
+                raise _bad_position(flat_key)
             position = int(text) if _INT_RE.match(text) else 0
             if position < 0:
                 raise CannotReadInput(f"metadata key {flat_key!r} has a negative list position")
+            if position > MAX_FLAT_LIST_INDEX:
+                raise _bad_position(flat_key)
             tokens.append(position)
         else:
             tokens.append(text)
@@ -111,6 +116,14 @@ def tokenize(flat_key: str) -> list[FlatToken]:
             i += 1
     finish(len(flat_key))
     return tokens
+
+
+_MAX_POSITION_DIGITS = len(str(MAX_FLAT_LIST_INDEX)) + 1
+
+
+def _bad_position(flat_key: str) -> CannotReadInput:
+    return CannotReadInput(f"metadata key {flat_key[:80]!r} has a list position above {MAX_FLAT_LIST_INDEX}",
+                           hint="the file's sops metadata was damaged or forged (see docs/limits.md)")
 
 
 def _conflict(flat_key: str) -> CannotReadInput:
@@ -160,6 +173,8 @@ def unflatten(flat: Iterable[tuple[str, Value]]) -> Mapping:
     root: dict[str, object] = {}
     for flat_key, value in flat:
         tokens = tokenize(flat_key)
+        if len(tokens) > MAX_DEPTH:
+            raise too_deep("the flattened sops metadata")
         node: object = root
         for token, nxt in pairwise(tokens):
             node = _child(node, token, nxt, flat_key)

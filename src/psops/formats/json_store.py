@@ -8,12 +8,14 @@ are kept in order; the root must be an object. Output: tab indentation (or N spa
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 
 from psops.cipher import format_time
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
 from psops.gofmt import format_json_float
+from psops.limits import check_depth, ensure_recursion_room, too_deep
 from psops.tree import Comment, Document, Mapping, Value
 
 _ESCAPES = {
@@ -49,6 +51,36 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"invalid JSON number {name}")
 
 
+class _OutOfRange(ValueError):
+    """A JSON number beyond float64 (Go's decoder refuses it; Python would read it as infinity)."""
+
+
+def _parse_number(text: str) -> float:
+    number = float(text)
+    if number in (math.inf, -math.inf):
+        raise _OutOfRange("a number is out of the float64 range")  # its text is not repeated: it may be secret
+    return number
+
+
+# A \uXXXX escape of a UTF-16 surrogate: a lone one decodes to a lone surrogate, which Go turns into U+FFFD.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _fix_surrogates(value: Value) -> Value:
+    """Replace lone surrogates in strings (keys too) by U+FFFD, as Go's encoding/json decodes them."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return Mapping([(k if isinstance(k, Comment) else _LONE_SURROGATE.sub("\ufffd", k), _fix_surrogates(v))
+                        for k, v in value.items])
+    if isinstance(value, list):
+        return [_fix_surrogates(v) for v in value]
+    return value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class JsonStore:
     """Reads and writes JSON files (and, with the same layout, the binary store's envelope)."""
 
@@ -66,17 +98,25 @@ class JsonStore:
         if not text.strip():
             raise EmptyDocument("the file is empty", hint="a JSON file needs at least {}")
         decoder = json.JSONDecoder(object_pairs_hook=lambda pairs: Mapping(list(pairs)),
-                                   parse_int=float, parse_constant=_reject_constant)
+                                   parse_int=_parse_number, parse_float=_parse_number,
+                                   parse_constant=_reject_constant)
+        ensure_recursion_room()  # the C decoder recurses once per level (docs/limits.md)
         try:
             root = decoder.decode(text)
         except json.JSONDecodeError as exc:
             raise CannotReadInput(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except _OutOfRange as exc:
+            raise CannotReadInput(f"invalid JSON: {exc}", hint="sops cannot store it either") from None
         except ValueError as exc:
             raise CannotReadInput(f"invalid JSON: {exc}") from None
         except RecursionError:
-            raise CannotReadInput("JSON nesting is too deep") from None
+            raise too_deep() from None
         if not isinstance(root, Mapping):
             raise CannotReadInput(f"the JSON root must be an object, not {type(root).__name__}")
+        check_depth([root], brackets=text.count("[") + text.count("{"))
+        if _SURROGATE_ESCAPE.search(text):
+            root = _fix_surrogates(root)
+            assert isinstance(root, Mapping)
         return [root]
 
     def dump(self, doc: Document) -> bytes:
