@@ -79,6 +79,8 @@ def test_is_due() -> None:
     assert not is_due(created, timedelta(days=30), T0 + timedelta(days=30))
     assert is_due(created, timedelta(days=30), T0 + timedelta(days=30, seconds=1))
     assert is_due(DataKeyTime(None, "unknown"), timedelta(days=30), T0)
+    assert not is_due(created, timedelta(days=30), T0 - timedelta(minutes=59)), "small clock skew is tolerated"
+    assert is_due(created, timedelta(days=30), T0 - timedelta(days=2)), "a creation time in the future is not trusted"
 
 
 def test_current_time_honours_psops_now(monkeypatch: pytest.MonkeyPatch) -> None:

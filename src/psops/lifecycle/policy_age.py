@@ -122,12 +122,17 @@ def data_key_created(meta: Metadata) -> DataKeyTime:
     return DataKeyTime(min(times), "derived")
 
 
+CLOCK_SKEW = timedelta(hours=1)
+"""A creation time further in the future than this cannot be trusted: the key counts as due."""
+
+
 def is_due(created: DataKeyTime, rotate_after: timedelta | None, now: datetime) -> bool:
-    """True when a policy applies and the data key is older than it allows (or its age is unknown)."""
+    """True when a policy applies and the data key is older than it allows, or its age is unknown or lies
+    in the future (beyond :data:`CLOCK_SKEW`)."""
     if rotate_after is None:
         return False
     age = created.age(now)
-    return age is None or age > rotate_after
+    return age is None or age > rotate_after or age < -CLOCK_SKEW
 
 
 __all__ = [
