@@ -91,3 +91,29 @@ def test_check_readable_unit() -> None:
     check_readable([from_plain({"metadata": {"x": 1}})], EncryptionRules(), "f")  # type: ignore[list-item]
     assert k8s_rules(EncryptionRules(mac_only_encrypted=True)).mac_only_encrypted
     assert k8s_rules(EncryptionRules(encrypted_suffix="_enc")).encrypted_suffix == "_enc"
+
+
+def test_mac_only_encrypted_lets_tools_edit_metadata(work: Path, age_env: Any, psops_bin: str,
+                                                     sops_bin: str) -> None:
+    from psops.errors import DecryptError, MacMismatch
+    from psops.k8s.decrypt import decrypt_source
+
+    (work / "s.yaml").write_text(SECRET)
+    ok(run(psops_bin, "k8s", "encrypt", "-i", "--mac-only-encrypted", "--age", age_env.recipient, "s.yaml"))
+    data = (work / "s.yaml").read_bytes()
+    assert b"mac_only_encrypted: true" in data
+    assert load_yaml(ok(run(sops_bin, "decrypt", "s.yaml")))["stringData"] == {"user": "admin"}
+    # what kustomize does to metadata (a namespace, a label) keeps the MAC valid ...
+    edited = data.replace(b"namespace: shop", b"namespace: shop-prod").replace(b"app: db", b"app: db-v2")
+    docs, _ = decrypt_source("s.yaml", edited)
+    assert load_yaml(docs[0].text)["metadata"]["namespace"] == "shop-prod"
+    # ... a dropped secret value does not
+    dropped = b"".join(line for line in data.splitlines(keepends=True) if not line.lstrip().startswith(b"user:"))
+    with pytest.raises((MacMismatch, DecryptError)):
+        decrypt_source("s.yaml", dropped)
+    # without it, the same metadata edit is caught, with a hint towards the option
+    (work / "full.yaml").write_text(SECRET)
+    ok(run(psops_bin, "k8s", "encrypt", "-i", "--age", age_env.recipient, "full.yaml"))
+    with pytest.raises(MacMismatch) as info:
+        decrypt_source("full.yaml", (work / "full.yaml").read_bytes().replace(b"namespace: shop", b"namespace: x"))
+    assert info.value.hint and "--mac-only-encrypted" in info.value.hint

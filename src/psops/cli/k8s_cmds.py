@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -155,13 +156,20 @@ def encrypt(
     unencrypted_regex: o.UnencryptedRegex = None,
     encrypted_regex: o.EncryptedRegex = None,
     shamir_secret_sharing_threshold: o.ShamirThreshold = 0,
+    mac_only_encrypted: Annotated[
+        bool,
+        typer.Option("--mac-only-encrypted",
+                     help="Let the MAC cover only encrypted values (as the creation-rule setting), so tools that "
+                          "edit metadata before decryption, such as kustomize, do not break it."),
+    ] = False,
     config: o.ConfigOpt = None,
 ) -> None:
     """Encrypt manifests with the Kubernetes convention: only data and stringData (when no rule says otherwise).
 
     Keys come from the key flags or the matching creation rule, as for 'psops encrypt'. A Kubernetes object
     whose apiVersion, kind or metadata the rule would encrypt is refused. Each file is encrypted as a whole,
-    as sops does; without --in-place the results are printed one after another.
+    as sops does; without --in-place the results are printed one after another. Files that kustomize will
+    transform before decryption (namespace, labels, name suffixes) need --mac-only-encrypted.
 
     Example: psops k8s encrypt -i --age age1... secrets/db.yaml secrets/api.yaml
     """
@@ -188,6 +196,8 @@ def encrypt(
                                          encrypted_regex=encrypted_regex or "")
             plan = encrypt_plan(file, config=config, keys=keys, flag_rules=flag_rules,
                                 shamir_threshold=shamir_secret_sharing_threshold)
+            if mac_only_encrypted:
+                plan = replace(plan, rules=replace(plan.rules, mac_only_encrypted=True))
             data = read_input(file)
             out = encrypt_manifest(data, plan, fmt=detect_format(file, data), where=file)
             if in_place:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from psops.engine import decrypt_document
-from psops.errors import CannotReadInput, ConflictingParameters, PsopsError
+from psops.errors import CannotReadInput, ConflictingParameters, MacMismatch, PsopsError
 from psops.k8s.checks import ObjectRef, check_duplicates, check_secret, object_ref
 from psops.k8s.flux import decrypt_data_value, decrypt_disabled
 from psops.k8s.stream import Chunk, has_content, join_documents, split_stream
@@ -172,6 +172,10 @@ def decrypt_source(name: str, data: bytes, options: DecryptOptions | None = None
         try:
             result = decrypt_document([trees[i] for i in idxs], ignore_mac=options.ignore_mac,
                                       decryption_order=options.decryption_order)
+        except MacMismatch as exc:
+            exc.hint = (f"{exc.hint}; if kustomize or another tool edited the metadata before decryption, "
+                        "encrypt with mac_only_encrypted (psops k8s encrypt --mac-only-encrypted)")
+            raise exc.with_path(label) from None
         except PsopsError as exc:
             raise exc.with_path(label) from None
         warnings += [f"{label}: {w}" for w in result.warnings]
