@@ -12,12 +12,15 @@ import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from psops.cli import options as o
 from psops.cli.output import about, warn
+
+if TYPE_CHECKING:
+    from psops.k8s.ksops import GenerateOptions
 
 k8s_app = typer.Typer(
     name="k8s",
@@ -209,7 +212,8 @@ def encrypt(
         sys.stdout.buffer.flush()
 
 
-def _generate_options(ignore_mac: bool, decryption_order: str | None, max_file_size: str, jobs: int):  # type: ignore[no-untyped-def]
+def _generate_options(ignore_mac: bool, decryption_order: str | None, max_file_size: str,
+                      jobs: int) -> GenerateOptions:
     from psops.k8s.decrypt import DecryptOptions
     from psops.k8s.ksops import GenerateOptions, default_roots
     from psops.k8s.walk import WalkOptions
