@@ -141,6 +141,17 @@ class KeyAttempt:
     reason: str
 
 
+# Where each key type finds its identity or credentials, for NoKeyMatched's hint.
+_IDENTITY_SOURCES = {
+    "age": "SOPS_AGE_KEY_FILE, SOPS_AGE_KEY",
+    "pgp": "GNUPGHOME",
+    "kms": "AWS credentials or AWS_PROFILE",
+    "gcp_kms": "GOOGLE_APPLICATION_CREDENTIALS",
+    "azure_kv": "Azure credentials (AZURE_*)",
+    "hc_vault": "VAULT_TOKEN or ~/.vault-token",
+}
+
+
 class NoKeyMatched(PsopsError):
     """No master key could unwrap the data key (or too few Shamir groups could)."""
 
@@ -150,10 +161,12 @@ class NoKeyMatched(PsopsError):
         lines = [f"group {a.group}: {a.kind} {a.key}: {a.reason}" for a in attempts]
         summary = "; ".join(lines) if lines else "the file lists no master keys"
         message = "could not decrypt the data key with any master key" + (f" ({detail})" if detail else "")
+        sources = [_IDENTITY_SOURCES[k] for k in dict.fromkeys(a.kind for a in attempts) if k in _IDENTITY_SOURCES]
         super().__init__(
             f"{message}: {summary}",
             path=path,
-            hint="provide an identity for one of the listed keys (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, GNUPGHOME)",
+            hint="provide an identity for one of the listed keys ("
+                 + ("; ".join(sources) or "SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, GNUPGHOME") + ")",
         )
         self.attempts = attempts
 

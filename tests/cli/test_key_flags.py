@@ -177,5 +177,8 @@ def test_every_key_tried_is_listed_per_group(aws_kms: AwsKms, vault: Vault, work
     line = assert_clean_error(proc, 128, names="secrets.json")
     assert f"group 0: kms {aws_kms.keys.key_arn}: no AWS credentials found" in line
     assert f"group 0: hc_vault {vault.key_uri}: no Vault token" in line
+    hint = proc.stderr.decode().splitlines()[1]
+    assert hint == "hint: provide an identity for one of the listed keys (AWS credentials or AWS_PROFILE; " \
+                   "VAULT_TOKEN or ~/.vault-token)"
     data = load_data(ok(run(psops_bin, "decrypt", enc.name, unset=["AWS_ACCESS_KEY_ID"])), "json")
     assert data == {"password": "s3cr3t"}  # the Vault key opens it when AWS has no credentials
