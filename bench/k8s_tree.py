@@ -262,7 +262,7 @@ def run_bench(tree: GeneratedTree, *, psops: str, sops_bin: str, rounds: int, en
     print(f"tree: {len(tree.secrets)} Secrets, {tree.documents} documents in {n_files} files "
           f"({len(tree.sops_files)} encrypted by sops, {len(tree.psops_files)} by psops); best of {rounds}",
           file=out)
-    print(f"  psops k8s decrypt (1 process, --jobs 8): {t_psops:8.3f} s", file=out)
+    print(f"  psops k8s decrypt (1 process, --jobs 32): {t_psops:7.3f} s", file=out)
     print(f"  psops k8s decrypt --jobs 1:              {t_serial:8.3f} s", file=out)
     print(f"  sops decrypt loop ({len(encrypted)} processes):    {t_sops:8.3f} s", file=out)
     print(f"  ratio sops loop / psops: {t_sops / t_psops:.2f}x", file=out)

@@ -100,7 +100,7 @@ def decrypt(
     skip_kind: SkipKind = None,
     max_file_size: MaxFileSize = "8M",
     allow_outside_symlinks: AllowOutsideSymlinks = False,
-    jobs: Jobs = 8,
+    jobs: Jobs = 32,
     decryption_order: o.DecryptionOrder = None,
     input_type: ManifestType = None,
     indent: Indent = 2,
@@ -230,7 +230,7 @@ def krm(
     ignore_mac: o.IgnoreMac = False,
     decryption_order: o.DecryptionOrder = None,
     max_file_size: MaxFileSize = "8M",
-    jobs: Jobs = 8,
+    jobs: Jobs = 32,
 ) -> None:
     """Run as a kustomize KRM function: a ResourceList on stdin, with the KSOPS generator as functionConfig.
 
@@ -256,7 +256,7 @@ def ksops(
                                           metavar="CONFIG")],
     decryption_order: o.DecryptionOrder = None,
     max_file_size: MaxFileSize = "8M",
-    jobs: Jobs = 8,
+    jobs: Jobs = 32,
 ) -> None:
     """Run as KSOPS' legacy kustomize exec plugin: decrypt what the generator manifest names, print a stream.
 

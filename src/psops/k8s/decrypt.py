@@ -34,7 +34,7 @@ from psops.k8s.stream import Chunk, has_content, join_documents, split_stream
 from psops.k8s.walk import InputFile, WalkOptions, collect_inputs, read_input_file
 from psops.tree import Mapping, to_plain
 
-DEFAULT_JOBS = 8
+DEFAULT_JOBS = 32
 """Files decrypted at the same time by default."""
 
 _T = TypeVar("_T")
