@@ -177,12 +177,14 @@ class _Walker:
     roots: list[str] = field(default_factory=list)
 
     def check_link(self, real: str, display: str) -> None:
+        """Refuse a symbolic link whose target ``real`` lies outside every root (unless allowed)."""
         if not self.options.allow_outside_symlinks and not _inside(real, self.roots):
             raise UnsafeInput(f"symbolic link leads outside the given paths (to {real})", path=display,
                               hint="remove the link, or pass --allow-outside-symlinks if it is trusted")
 
     def walk_dir(self, real_dir: str, display: str, rel: str, rules: list[_Rule],
                  seen: frozenset[str]) -> Iterator[InputFile]:
+        """Yield the manifest files under ``real_dir``, sorted, honouring ignore rules; ``seen`` cuts loops."""
         if real_dir in seen:
             return  # a symbolic-link loop back into a folder being walked
         seen = seen | {real_dir}
