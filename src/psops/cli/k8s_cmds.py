@@ -119,6 +119,11 @@ def decrypt(
     from psops.k8s.decrypt import DecryptOptions, check_output_dir, decrypt_paths, render_stream, write_tree
     from psops.k8s.walk import WalkOptions
 
+    if not paths and sys.stdin.isatty():
+        from psops.errors import CannotReadInput
+
+        raise CannotReadInput("no manifests given and standard input is a terminal",
+                              hint="pass files or folders, or pipe a stream: kustomize build . | psops k8s decrypt -")
     given = paths or ["-"]
     options = DecryptOptions(
         ignore_mac=ignore_mac, decryption_order=_order(decryption_order), only_kinds=_kinds(only_kind),
