@@ -4,14 +4,17 @@ from __future__ import annotations
 
 
 def _digits(value: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits of |value| and the exponent of the first digit."""
-    from decimal import Decimal  # here: most files have no float, and decimal costs ~1.5 ms to import
+    """Shortest round-trip decimal digits of |value| and the exponent of the first digit.
 
-    _sign, digits, exp = Decimal(repr(abs(value))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    assert isinstance(exp, int)
-    point = len(digits) + exp  # position of the decimal point relative to the first digit
-    return text, point - 1
+    Python's ``repr`` is the shortest round-trip form, as Go's; its digits and exponent are read off the text
+    (``1.5e-07``, ``23471.0``), which is several times faster than going through :mod:`decimal`.
+    """
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = int_part + frac_part
+    significant = digits.lstrip("0")
+    point = len(int_part) + (int(exponent) if exponent else 0) - (len(digits) - len(significant))
+    return significant.rstrip("0") or "0", point - 1
 
 
 def format_float(value: float, fmt: str = "f") -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,13 +25,22 @@ from pathlib import Path
 import pytest
 
 from psops.errors import CannotReadInput, EmptyDocument
-from psops.formats.yaml_store import YamlStore, format_float, format_time, resolve_plain
+from psops.formats.yaml_store import YamlStore, _analyze, _block_ok, _Loader, format_float, format_time, resolve_plain
 from psops.tree import Comment, Mapping, from_plain, to_plain
 
 VECTORS = Path("/work/shared/vectors/sops-repo")
 STORE = YamlStore()
 
 SAMPLES: dict[str, str] = {
+    "plain_words_and_colons": """\
+words: alpha bravo charlie
+spaced: a  b
+colon_end: "abc:"
+spaced_colon_end: "x y:"
+colon_inside: "x: y"
+url: https://example.com:8443/path
+hash_word: "a #b"
+""",
     "nested": """\
 top:
     mid:
@@ -709,3 +719,45 @@ def test_large_file_is_fast() -> None:
     doc = STORE.load(data)
     assert len(doc[0].keys()) == 200
     assert STORE.load(STORE.dump(doc))[0] == doc[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# libyaml (the C parser) against ruamel's pure-Python parser: the same trees, comments included
+
+
+def _with_comments(text: str, rng: random.Random) -> str:
+    """``text`` with comment lines, line comments and blank lines added at random places."""
+    lines = text.split("\n")
+    for _ in range(rng.randrange(1, 6)):
+        i = rng.randrange(0, len(lines) + 1)
+        roll = rng.random()
+        if roll < 0.5:
+            lines.insert(i, " " * rng.choice([0, 2, 4, 6, 8]) + f"# c{i}")
+        elif roll < 0.8 and i < len(lines) and lines[i].strip() and not lines[i].rstrip().endswith(("|", ">")):
+            lines[i] += f" # l{i}"
+        else:
+            lines.insert(i, "")
+    return "\n".join(lines)
+
+
+def _tree_or_error(text: str, c_parser: bool) -> object:
+    try:
+        return [repr(d) for d in _Loader(text).run(c_parser=c_parser)]
+    except CannotReadInput as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_c_parser_and_python_parser_agree(name: str) -> None:
+    rng = random.Random(name)
+    for text in [SAMPLES[name]] + [_with_comments(SAMPLES[name], rng) for _ in range(25)]:
+        assert _tree_or_error(text, True) == _tree_or_error(text, False), text
+
+
+def test_block_literal_check_matches_the_analysis() -> None:
+    rng = random.Random(7)
+    alphabet = ["a", " ", "\n", "\t", "\r", "\x85", "\u2028", "\ufeff", "\x7f", "\xa0", "é", "\ue000",
+                "\ufffe", "\U0001F600", "\x00", "#", ":", "\udc80", "\x9f"]
+    for _ in range(20000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 7)))
+        assert _block_ok(s) == _analyze(s).block, repr(s)

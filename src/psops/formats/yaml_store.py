@@ -200,7 +200,10 @@ def format_float(x: float) -> str:
 # Emitter (go-yaml v3 layout)
 # ---------------------------------------------------------------------------------------------------------
 
-_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*")
+# Words of safe characters separated by single spaces (": " and " #" are excluded where this is used): go-yaml's
+# analysis always allows such a string plain, so the character-by-character _analyze is skipped for it.
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*"
+                         r"(?: [A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]+)*")
 
 
 def _is_printable(o: int) -> bool:
@@ -361,6 +364,7 @@ def _string_style(s: str, key: bool) -> str:
         _SAFE_PLAIN.fullmatch(s)
         and ": " not in s
         and " #" not in s
+        and s[-1] != ":"  # a ':' at the end is followed by "whitespace" for go-yaml: 'abc:' is quoted
         and not s.startswith("...")
         and _plain_is_string(s)
     ):
@@ -608,8 +612,8 @@ def _recording_scanner() -> type:
     return _RecordingScanner
 
 
-def _c_parse(text: str) -> tuple[list[Any], list[Any]] | None:
-    """Events (and, when the text has a ``#``, tokens) from libyaml through ruamel.yaml.clib.
+def _c_parse(text: str, *, tokens: bool) -> tuple[list[Any], list[Any]] | None:
+    """Events (and, when ``tokens``, also the tokens) from libyaml through ruamel.yaml.clib.
 
     libyaml and ruamel's Python parser give the same events and tokens with the same marks for the input
     sops reads (libyaml differs only in where it marks empty scalars and the stream end, which this store
@@ -630,18 +634,18 @@ def _c_parse(text: str) -> tuple[list[Any], list[Any]] | None:
         while e is not None:
             add(e)
             e = get()
-        tokens: list[Any] = []
-        if "#" in text:
+        toks: list[Any] = []
+        if tokens:  # the text has a comment: its tokens are needed to place it
             parser = CParser(text)
             gett = parser.get_token
-            addt = tokens.append
+            addt = toks.append
             t = gett()
             while t is not None:
                 addt(t)
                 t = gett()
     except Exception:
         return None
-    return evs, tokens
+    return evs, toks
 
 
 # slot kinds of a placed comment
@@ -705,7 +709,21 @@ class _CRec:
 
 
 _NL = re.compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
-_HASH = re.compile(r"(?:^|(?<=[ \t]))#", re.M)
+
+
+def _comment_marks(text: str) -> list[int]:
+    """Positions of every '#' that can start a comment: at the start of a line or after a space or tab.
+
+    (The same as matching ``(?:^|(?<=[ \t]))#`` in multi-line mode, but a plain search for '#' is several times
+    faster than that pattern on a large file.)
+    """
+    out: list[int] = []
+    p = text.find("#")
+    while p >= 0:
+        if p == 0 or text[p - 1] in " \t\n":
+            out.append(p)
+        p = text.find("#", p + 1)
+    return out
 
 
 class _Loader:
@@ -740,8 +758,10 @@ class _Loader:
         return CannotReadInput(f"Error unmarshaling input YAML: yaml: line {line}, column {col}: {msg}")
 
     # -- parse ----------------------------------------------------------------------------------------
-    def run(self) -> Document:
-        parsed = _c_parse(self.text)
+    def run(self, *, c_parser: bool = True) -> Document:
+        """Parse and build the document; ``c_parser=False`` uses only the pure-Python parser (tests compare)."""
+        marks = _comment_marks(self.text)
+        parsed = _c_parse(self.text, tokens=bool(marks)) if c_parser else None
         if parsed is None:
             evs, tokens = self.py_parse()
         else:
@@ -749,8 +769,8 @@ class _Loader:
         self.build(evs)
         if not self.docs:
             raise CannotReadInput("Error unmarshalling file: EOF")
-        if "#" in self.text:
-            self.place_comments(tokens)
+        if marks:
+            self.place_comments(tokens, marks)
             self.apply_inserts()
         return self.docs
 
@@ -932,48 +952,83 @@ class _Loader:
         raise self.fail(e.start_mark, f"cannot decode !!{shown} `{value}` as a !!{short}")
 
     # -- comments -------------------------------------------------------------------------------------
-    def place_comments(self, tokens: list[Any]) -> None:
+    def place_comments(self, tokens: list[Any], hashes: list[int]) -> None:
+        """Find the comments (a ``#`` outside any token) and place each gap's comments as go-yaml does.
+
+        One pass over the tokens keeps the block-indent stack and the flow depth; only the tokens around a
+        gap that holds comments are kept (the token before, its indent and flow depth, and the token after).
+        """
         text = self.text
-        # non-zero-width tokens: (start, end, token)
-        solid: list[tuple[int, int, Any]] = []
-        indents: list[int] = []  # indent (block column) in force after each solid token
+        if not hashes:
+            return
+        nh = len(hashes)
+        h = 0
+        gaps: dict[int, list[int]] = {}  # solid-token index -> '#' positions in the gap after it
+        before: dict[int, tuple[tuple[int, int, Any], int, int]] = {}  # k -> (token, indent, flow depth)
+        after: dict[int, tuple[int, int, Any]] = {}  # k -> the next solid token
+        inside: list[tuple[int, tuple[int, int, Any]]] = []  # '#' inside a token
         istack: list[int] = []
         flow = 0
-        flows: list[int] = []
+        k = -1  # index of the last non-zero-width token
+        last: tuple[int, int, Any] | None = None
+        last_indent, last_flow = -1, 0
+        bms, bss, bend = tk.BlockMappingStartToken, tk.BlockSequenceStartToken, tk.BlockEndToken
+        fss, fms, fse, fme = (tk.FlowSequenceStartToken, tk.FlowMappingStartToken, tk.FlowSequenceEndToken,
+                              tk.FlowMappingEndToken)
+        stream_end = tk.StreamEndToken
         for t in tokens:
-            s, e_ = t.start_mark.index, t.end_mark.index
             tt = type(t)
-            if tt is tk.BlockMappingStartToken or tt is tk.BlockSequenceStartToken:
+            if tt is bms or tt is bss:
                 istack.append(t.start_mark.column)
-            elif tt is tk.BlockEndToken:
+            elif tt is bend:
                 if istack:
                     istack.pop()
-            elif tt is tk.FlowSequenceStartToken or tt is tk.FlowMappingStartToken:
+            elif tt is fss or tt is fms:
                 flow += 1
-            elif tt is tk.FlowSequenceEndToken or tt is tk.FlowMappingEndToken:
+            elif tt is fse or tt is fme:
                 flow -= 1
-            if e_ > s or tt is tk.StreamEndToken:
-                solid.append((s, e_, t))
-                indents.append(istack[-1] if istack else -1)
-                flows.append(flow)
-        solid_starts = [s for s, _, _ in solid]
-        # find comment '#' positions outside tokens
-        gaps: dict[int, list[int]] = {}
-        for m in _HASH.finditer(text):
-            p = m.start()
-            k = bisect_right(solid_starts, p) - 1
-            if k >= 0:
-                s, e_, t = solid[k]
-                if p < e_:
-                    # inside a token: only a block scalar's header line holds a comment
-                    if type(t) is tk.ScalarToken and t.style in ("|", ">"):
-                        nl = _NL.search(text, s)
-                        if nl is None or p < nl.start():
-                            self.line_comment(p, self.scalar_roles.get(s), None)
-                    continue
-            gaps.setdefault(k, []).append(p)
-        for k, hashes in gaps.items():
-            self.gap(k, hashes, solid, indents, flows)
+            s = t.start_mark.index
+            e_ = t.end_mark.index
+            if e_ > s or tt is stream_end:
+                if h < nh and hashes[h] < s:
+                    pending: list[int] = []
+                    while h < nh and hashes[h] < s:
+                        p = hashes[h]
+                        h += 1
+                        if last is not None and p < last[1]:
+                            inside.append((p, last))
+                        else:
+                            pending.append(p)
+                    if pending:
+                        gaps[k] = pending
+                        if last is not None:
+                            before[k] = (last, last_indent, last_flow)
+                        after[k] = (s, e_, t)
+                k += 1
+                last = (s, e_, t)
+                last_indent = istack[-1] if istack else -1
+                last_flow = flow
+        pending = []
+        while h < nh:
+            p = hashes[h]
+            h += 1
+            if last is not None and p < last[1]:
+                inside.append((p, last))
+            else:
+                pending.append(p)
+        if pending:
+            gaps[k] = pending
+            if last is not None:
+                before[k] = (last, last_indent, last_flow)
+        for p, (s, _, t) in inside:
+            # inside a token: only a block scalar's header line holds a comment
+            if type(t) is tk.ScalarToken and t.style in ("|", ">"):
+                nl = _NL.search(text, s)
+                if nl is None or p < nl.start():
+                    self.line_comment(p, self.scalar_roles.get(s), None)
+        for gk, gap_hashes in gaps.items():
+            prev, indent, flow_depth = before.get(gk, (None, -1, 0))
+            self.gap(gap_hashes, prev, after.get(gk), indent, flow_depth)
 
     def comment_text(self, p: int) -> tuple[str, int]:
         """The text after '#' at ``p`` (to the line break) and the index of that break."""
@@ -983,18 +1038,18 @@ class _Loader:
 
     def gap(
         self,
-        k: int,
         hashes: list[int],
-        solid: list[tuple[int, int, Any]],
-        indents: list[int],
-        flows: list[int],
+        prev: tuple[int, int, Any] | None,
+        nxt: tuple[int, int, Any] | None,
+        indent: int,
+        flow_depth: int,
     ) -> None:
+        """Place the comments of one gap: after token ``prev`` (None: the start), before ``nxt`` (None: the end);
+        ``indent`` and ``flow_depth`` are the block indent and flow nesting in force after ``prev``."""
         text = self.text
-        prev = solid[k] if k >= 0 else None
-        nxt = solid[k + 1] if k + 1 < len(solid) else None
         gap_start = prev[1] if prev else 0
         prev_tok = prev[2] if prev else None
-        if k >= 0 and flows[k] > 0:
+        if prev is not None and flow_depth > 0:
             for p in hashes:
                 self.line_comment(p, self.flow_owner(prev[0] if prev else p), None)
             return
@@ -1014,7 +1069,7 @@ class _Loader:
                 hashes = hashes[1:]
                 if not hashes:
                     return
-        next_indent = max(indents[k], 0) if k >= 0 else 0
+        next_indent = max(indent, 0) if prev is not None else 0
         newlines = len(_NL.findall(text, gap_start, hashes[0]))
         recs = self.scan_comments(hashes, gap_start, prev, prev_type, next_indent, newlines, nxt)
         if not recs:
