@@ -30,7 +30,11 @@ def encrypt(
     encrypted_suffix: o.EncryptedSuffix = None,
     unencrypted_regex: o.UnencryptedRegex = None,
     encrypted_regex: o.EncryptedRegex = None,
+    unencrypted_comment_regex: o.UnencryptedCommentRegex = None,
+    encrypted_comment_regex: o.EncryptedCommentRegex = None,
+    mac_only_encrypted: o.MacOnlyEncrypted = False,
     shamir_secret_sharing_threshold: o.ShamirThreshold = 0,
+    indent: o.Indent = None,
     filename_override: o.FilenameOverride = None,
     config: o.ConfigOpt = None,
 ) -> None:
@@ -52,12 +56,15 @@ def encrypt(
             encrypted_suffix=encrypted_suffix or "",
             unencrypted_regex=unencrypted_regex or "",
             encrypted_regex=encrypted_regex or "",
+            unencrypted_comment_regex=unencrypted_comment_regex or "",
+            encrypted_comment_regex=encrypted_comment_regex or "",
+            mac_only_encrypted=mac_only_encrypted,
         )
         keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
                         hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
                         encryption_context=encryption_context)
         plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
-                            shamir_threshold=shamir_secret_sharing_threshold)
+                            shamir_threshold=shamir_secret_sharing_threshold, indent=indent)
         out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
         emit(out, path=file, in_place=in_place, output=output)
 
@@ -71,6 +78,7 @@ def decrypt(
     input_type: o.InputType = None,
     output_type: o.OutputType = None,
     decryption_order: o.DecryptionOrder = None,
+    indent: o.Indent = None,
     filename_override: o.FilenameOverride = None,
     config: o.ConfigOpt = None,
 ) -> None:
@@ -83,7 +91,7 @@ def decrypt(
         check_destination(in_place, output, file)
         fin, fout = resolve_formats(name, input_type, output_type)
         order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
-        settings = store_settings(config, name)
+        settings = store_settings(config, name, indent)
         result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
                                extract=extract, decryption_order=order, settings=settings)
         for message in result.warnings:

@@ -8,14 +8,14 @@ the context also applies to the flat ``kms`` keys of a matching rule (not to ``k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from psops.errors import InvalidEncryptionContext, PolicyError
 from psops.formats import StoreSettings
 from psops.keys.base import KeyStanza
 from psops.operations import EncryptPlan, require_keys
-from psops.selection import EncryptionRules
+from psops.selection import RULE_NAMES, EncryptionRules
 
 # KeyFlags field -> policy key kind, in the order the stanzas are listed (sops' in-memory order).
 _FLAG_KINDS: tuple[tuple[str, str], ...] = (
@@ -72,16 +72,23 @@ def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
     return group
 
 
-def store_settings(config: Path | None, name: str) -> StoreSettings:
-    """Layout settings from the config that applies to ``name`` (defaults without one)."""
+def with_indent(settings: StoreSettings, indent: int) -> StoreSettings:
+    """Apply ``--indent N`` to the YAML and JSON stores, as sops' --indent does."""
+    return StoreSettings(yaml_indent=indent or settings.yaml_indent, json_indent=indent,
+                         json_binary_indent=indent)
+
+
+def store_settings(config: Path | None, name: str, indent: int | None = None) -> StoreSettings:
+    """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
     from psops.policy import discover_config
 
     cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
-    return cfg.stores if cfg is not None else StoreSettings()
+    settings = cfg.stores if cfg is not None else StoreSettings()
+    return with_indent(settings, indent) if indent is not None else settings
 
 
 def encrypt_plan(name: str, *, config: Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
-                 shamir_threshold: int) -> EncryptPlan:
+                 shamir_threshold: int, indent: int | None = None) -> EncryptPlan:
     """Build the plan for encrypting ``name``: flags override the creation rule, field by field."""
     from psops.policy import discover_config
 
@@ -97,16 +104,23 @@ def encrypt_plan(name: str, *, config: Path | None, keys: KeyFlags, flag_rules: 
     if rule is not None and keys.encryption_context:
         rule = rule.with_kms_context(parse_encryption_context(keys.encryption_context))
     settings = cfg.stores if cfg is not None else StoreSettings()
+    if indent is not None:
+        settings = with_indent(settings, indent)
     groups = [flag_keys] if flag_keys else (rule.key_groups if rule else [])
     require_keys(groups, name)
-    has_flag_rule = any(getattr(flag_rules, n) for n in ("unencrypted_suffix", "encrypted_suffix",
-                                                          "unencrypted_regex", "encrypted_regex",
-                                                          "unencrypted_comment_regex", "encrypted_comment_regex"))
+    has_flag_rule = any(getattr(flag_rules, n) for n in RULE_NAMES)
     rules = flag_rules if has_flag_rule or rule is None else rule.rules
-    if rule is not None and rule.rules.mac_only_encrypted and not rules.mac_only_encrypted:
-        rules = EncryptionRules(**{**rules.__dict__, "mac_only_encrypted": True})
+    mac_only = flag_rules.mac_only_encrypted or (rule is not None and rule.rules.mac_only_encrypted)
+    rules = replace(rules, mac_only_encrypted=mac_only)
     threshold = shamir_threshold or (rule.shamir_threshold if rule else 0)
     return EncryptPlan(key_groups=groups, rules=rules, shamir_threshold=threshold, settings=settings)
 
 
-__all__ = ["KeyFlags", "encrypt_plan", "flag_groups", "parse_encryption_context", "store_settings"]
+__all__ = [
+    "KeyFlags",
+    "encrypt_plan",
+    "flag_groups",
+    "parse_encryption_context",
+    "store_settings",
+    "with_indent",
+]

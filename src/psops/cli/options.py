@@ -94,6 +94,27 @@ UnencryptedRegex = Annotated[
 EncryptedRegex = Annotated[
     str | None, typer.Option("--encrypted-regex", help="Only keys matching this regex are encrypted.")
 ]
+UnencryptedCommentRegex = Annotated[
+    str | None,
+    typer.Option("--unencrypted-comment-regex",
+                 help="Values under a comment matching this regex stay clear text (and the comment too)."),
+]
+EncryptedCommentRegex = Annotated[
+    str | None,
+    typer.Option("--encrypted-comment-regex",
+                 help="Only values under a comment matching this regex are encrypted."),
+]
+MacOnlyEncrypted = Annotated[
+    bool,
+    typer.Option("--mac-only-encrypted",
+                 help="Compute the MAC over encrypted values only, so clear-text values may be edited freely."),
+]
+Indent = Annotated[
+    int | None,
+    typer.Option("--indent", min=0, max=16,
+                 help="Indentation of YAML and JSON output (default: 4 for YAML, a tab for JSON, or the "
+                      "config's stores setting)."),
+]
 ShamirThreshold = Annotated[
     int,
     typer.Option("--shamir-secret-sharing-threshold", min=0,
