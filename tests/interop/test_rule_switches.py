@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from conftest import AgeKey
 from fixtures.cli import ENC_RE, ok, run
-
 from psops.formats.yaml_store import YamlStore
 from psops.tree import Comment, Mapping, Value
 

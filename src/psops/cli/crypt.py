@@ -38,14 +38,17 @@ def encrypt(
     filename_override: o.FilenameOverride = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Encrypt a plaintext file (to stdout, --in-place or --output).
+    """Encrypt a file: to stdout, --in-place or --output.
 
-    Keys come from the key flags (--age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit, --hckms, or
-    SOPS_AGE_RECIPIENTS, SOPS_PGP_FP, SOPS_KMS_ARN, ...), else from the first creation rule of the nearest
-    .sops-policy.yaml or .sops.yaml whose path_regex matches the file.
+    Keys come from the key flags (--age, --pgp, --kms, --gcp-kms, --azure-kv, --hc-vault-transit, --hckms) or
+    their variables (SOPS_AGE_RECIPIENTS, SOPS_PGP_FP, SOPS_KMS_ARN, ...), else from the first creation rule of
+    the nearest .sops-policy.yaml or .sops.yaml whose path_regex matches the file. The format comes from the
+    extension (.yaml/.yml, .json, .env, .ini, anything else is binary) or --input-type.
 
-    Example: psops encrypt --age age1... secrets.yaml > secrets.enc.yaml;
-    psops encrypt --kms arn:aws:kms:eu-west-1:111122223333:alias/sops --encryption-context app:web -i f.json
+    Examples:
+        psops encrypt -i secrets.enc.yaml
+        psops encrypt --age age1... secrets.yaml > secrets.enc.yaml
+        psops encrypt --kms arn:aws:kms:eu-west-1:111122223333:alias/sops --encryption-context app:web -i f.json
     """
     name = filename_override or file
     with about(name), audited("encrypt", name, config=config):
@@ -82,9 +85,16 @@ def decrypt(
     filename_override: o.FilenameOverride = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Decrypt an encrypted file (to stdout, --in-place or --output); the MAC is checked.
+    """Decrypt a file: to stdout, --in-place or --output.
 
-    Example: psops decrypt secrets.enc.yaml; psops decrypt --extract '["db"]["password"]' secrets.enc.yaml
+    The MAC is checked (--ignore-mac skips it, with a warning). Identities come from SOPS_AGE_KEY,
+    SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, the default age key file, GnuPG and the cloud services the file names,
+    tried in --decryption-order.
+
+    Examples:
+        psops decrypt secrets.enc.yaml
+        psops decrypt --extract '["db"]["password"]' secrets.enc.yaml
+        psops decrypt --output-type json secrets.enc.yaml > secrets.json
     """
     name = filename_override or file
     with about(name), audited("decrypt", name, config=config):

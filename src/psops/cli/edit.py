@@ -64,15 +64,17 @@ def edit(
     shamir_secret_sharing_threshold: o.ShamirThreshold = 0,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Edit an encrypted file in $SOPS_EDITOR or $EDITOR (else vim, nano or vi) and re-encrypt it on save.
+    """Edit an encrypted file in your editor; re-encrypt it on save.
 
-    The plaintext lives in a 0600 file in a private 0700 temp dir, removed on every exit. Values you did not
-    change keep their exact ciphertext. Unchanged file: exit 200, nothing written. Invalid content: you are
-    asked to reopen the editor (in a terminal), else psops exits 204 and keeps your edits in a 0600 file it
-    names. A FILE that does not exist is created from a template with the keys of the matching creation rule
-    (or the key flags, e.g. --age/--pgp).
+    The editor is $SOPS_EDITOR, else $EDITOR, else vim, nano or vi. The plaintext lives in a 0600 file in a
+    private 0700 temp dir, removed on every exit. Values you did not change keep their exact ciphertext.
+    Unchanged file: exit 200, nothing written. Invalid content: you are asked to reopen the editor (in a
+    terminal), else psops exits 204 and keeps your edits in a 0600 file it names. A FILE that does not exist is
+    created from a template with the keys of the matching creation rule (or the key flags, e.g. --age/--pgp).
 
-    Example: EDITOR='code --wait' psops edit secrets.enc.yaml
+    Examples:
+        psops edit secrets.enc.yaml
+        EDITOR='code --wait' psops edit secrets.enc.yaml
     """
     with about(file), audited("edit", file, config=config):
         if file == "-":
@@ -106,12 +108,15 @@ def replace(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Replace the decrypted content of FILE with a plaintext SOURCE, keeping its keys and data key.
+    """Replace an encrypted file's content with plaintext SOURCE.
 
-    Values that did not change keep their exact ciphertext, so the diff shows only what changed; content
-    equal to the file's is not written at all. The scripted equivalent of an edit.
+    The file keeps its keys and data key; values that did not change keep their exact ciphertext, so the diff
+    shows only what changed, and content equal to the file's is not written at all. The scripted equivalent of
+    an edit.
 
-    Example: render-config | psops replace secrets.enc.yaml -
+    Examples:
+        render-config | psops replace secrets.enc.yaml -
+        psops replace secrets.enc.yaml new-values.yaml
     """
     with about(file), audited("replace", file, config=config):
         if file == "-":

@@ -59,12 +59,14 @@ def exec_env(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Run CMD with the file's top-level values as environment variables (never in argv).
+    """Run a command with the file's values in its environment.
 
-    Scalars only; nested mappings with --flatten (as NAME_KEY); lists, keys with '=' or NUL are refused.
-    Exits with CMD's status.
+    The top-level values become environment variables of CMD (never arguments); nested mappings only with
+    --flatten (as NAME_KEY); lists and keys with '=' or NUL are refused. psops exits with CMD's status.
 
-    Example: psops exec-env secrets.enc.yaml './deploy.sh'
+    Examples:
+        psops exec-env secrets.enc.yaml './deploy.sh'
+        psops exec-env --pristine secrets.enc.env 'env'
     """
     with about(file):
         fin, _ = resolve_formats(file, input_type, None)
@@ -91,11 +93,14 @@ def exec_file(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Run CMD with {} replaced by the path of the decrypted file: a FIFO (read once) unless --no-fifo.
+    """Run a command with {} replaced by the decrypted file's path.
 
-    The FIFO or 0600 file lives in a private 0700 temp dir, removed when CMD ends. Exits with CMD's status.
+    The path is a FIFO that can be read once (--no-fifo: a 0600 file), in a private 0700 temp dir removed when
+    CMD ends. psops exits with CMD's status.
 
-    Example: psops exec-file secrets.enc.json 'jq .db {}'
+    Examples:
+        psops exec-file secrets.enc.json 'jq .db {}'
+        psops exec-file --no-fifo --filename app.ini secrets.enc.ini './app --config {}'
     """
     with about(file):
         fin, fout = resolve_formats(file, input_type, output_type)

@@ -54,9 +54,14 @@ def install(
     command: Annotated[str | None, typer.Option(
         "--command", help="How git should run psops (default: 'psops' when on PATH, else python -m psops).")] = None,
 ) -> None:
-    """Configure git's diff driver, merge driver and mergetool for encrypted files (idempotent).
+    """Set up git's diff and merge drivers and the psops mergetool.
 
-    Example: psops git install --attributes '*.enc.yaml' --attributes 'secrets/*.json' --hook
+    Writes the repository's .git/config (--global: ~/.gitconfig); --attributes adds 'GLOB diff=psops
+    merge=psops' lines to .gitattributes; --hook writes the pre-commit guard. Running it again changes nothing.
+
+    Examples:
+        psops git install --attributes '*.enc.yaml' --attributes 'secrets/*.json' --hook
+        psops git install --global
     """
     from psops.git.install import install as do_install
 
@@ -74,9 +79,10 @@ def uninstall(
     global_: Annotated[bool, typer.Option("--global", help="Clean the user's ~/.gitconfig instead of the "
                                                             "repository's .git/config.")] = False,
 ) -> None:
-    """Remove psops' diff/merge/mergetool settings, its .gitattributes attributes and its pre-commit hook.
+    """Remove psops' git settings, its .gitattributes lines and its hook.
 
-    Example: psops git uninstall
+    Examples:
+        psops git uninstall
     """
     from psops.git.install import uninstall as do_uninstall
 
@@ -93,10 +99,14 @@ def textconv(
     file: o.FileArg,
     decryption_order: o.DecryptionOrder = None,
 ) -> None:
-    """Print FILE decrypted for git diff (git's diff.psops.textconv); never fails the diff.
+    """Print FILE decrypted for git diff (the textconv driver); never fails.
 
-    Without a usable key each encrypted value is shown as <encrypted:FINGERPRINT> of its ciphertext.
-    Example: git config diff.psops.textconv 'psops git textconv'
+    Without a usable key each encrypted value is shown as <encrypted:FINGERPRINT> of its ciphertext, so a
+    reviewer still sees which values changed.
+
+    Examples:
+        git config diff.psops.textconv 'psops git textconv'
+        psops git textconv secrets.enc.yaml
     """
     from psops.files import read_input
     from psops.git.textconv import textconv as convert
@@ -119,10 +129,13 @@ def merge(
     path: Annotated[str | None, typer.Argument(help="The file's path in the repository (git's %P).")] = None,
     decryption_order: o.DecryptionOrder = None,
 ) -> None:
-    """Merge driver: 3-way merge of an encrypted file's decrypted trees, written back encrypted into OURS.
+    """Merge driver: 3-way merge of an encrypted file, kept encrypted.
 
-    Exits non-zero on conflicting changes, leaving OURS unchanged (still encrypted).
-    Example: git config merge.psops.driver 'psops git merge %O %A %B %L %P'
+    The decrypted trees of BASE, OURS and THEIRS are merged and the result is written encrypted into OURS. On
+    conflicting changes psops exits 71 and leaves OURS unchanged (still encrypted).
+
+    Examples:
+        git config merge.psops.driver 'psops git merge %O %A %B %L %P'
     """
     from psops.git.driver import run_driver
 
@@ -145,10 +158,14 @@ def mergetool(
                                                                 "index's stage 3.")] = None,
     decryption_order: o.DecryptionOrder = None,
 ) -> None:
-    """Resolve a conflicted encrypted file in your editor, decrypted, with conflict markers; save to encrypt.
+    """Resolve a conflict in an encrypted file, decrypted, in your editor.
 
-    The editor is $SOPS_EDITOR, $EDITOR, else vim/nano/vi; the temp file is private and always removed.
-    Example: git mergetool --tool=psops secrets.enc.yaml   (or: psops git mergetool secrets.enc.yaml)
+    The file opens with conflict markers around the conflicting parts; save it to encrypt the result. The
+    editor is $SOPS_EDITOR, $EDITOR, else vim/nano/vi; the temp file is private and always removed.
+
+    Examples:
+        psops mergetool secrets.enc.yaml
+        git mergetool --tool=psops secrets.enc.yaml   (after psops git install)
     """
     from psops.git.mergetool import resolve
 
@@ -191,12 +208,17 @@ def check(
                                                                   "reported as warnings).")] = False,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="Print the rules and exit.")] = False,
 ) -> None:
-    """Refuse commits of plaintext secrets: unencrypted files a creation rule covers, clear-text values in
-    SOPS files, conflict markers, broken SOPS files, private keys and well-known credentials.
+    """Refuse commits of plaintext secrets (the pre-commit check).
 
-    Findings print as 'path:line rule' (never the secret); exit 72 when there is any. Silence a false
-    positive with a .psops-allowlist line 'GLOB [RULE...]' or a 'psops:allow' comment on the line.
-    Example: psops check --staged   (the pre-commit hook)
+    Finds unencrypted files a creation rule covers, clear-text values in SOPS files, conflict markers, broken
+    SOPS files, private keys and well-known credentials. Findings print as 'path:line rule' (never the
+    secret); exit 72 when there is any. Silence a false positive with a .psops-allowlist line 'GLOB [RULE...]'
+    or a 'psops:allow' comment on the line.
+
+    Examples:
+        psops check --staged   (what the pre-commit hook runs)
+        psops check secrets/*.yaml
+        psops check --list-rules
     """
     from psops.errors import CheckFailed, ConflictingParameters
     from psops.git.check import ALL_RULES, check_files, check_staged

@@ -169,12 +169,16 @@ def rotate(
     jobs: Jobs = DEFAULT_JOBS,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Give each file a new data key and re-encrypt every value (IVs kept, so diffs stay per value).
+    """Give files a new data key and re-encrypt every value.
 
-    --add-* keys join the first key group, --rm-* keys leave every group (as sops rotate). Files are written
-    in place, atomically; --due limits the run to files whose rule's rotate_after has passed.
+    IVs are kept, so diffs stay per value. --add-* keys join the first key group, --rm-* keys leave every
+    group (as sops rotate). Files are written in place, atomically; --due limits the run to files whose rule's
+    rotate_after has passed.
 
-    Example: psops rotate --due; psops rotate --rm-age age1old... secrets/
+    Examples:
+        psops rotate secrets/prod.enc.yaml
+        psops rotate --due
+        psops rotate --rm-age age1old... secrets/
     """
     from psops.cli.keysel import store_settings
     from psops.formats import format_for
@@ -240,13 +244,16 @@ def updatekeys(
     jobs: Jobs = DEFAULT_JOBS,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Make each file's master keys, key groups and threshold match its creation rule; show the plan first.
+    """Make files' master keys match their creation rules.
 
-    When a key is removed the data key is rotated too (the removed key's holder knows the old one);
-    --no-rotate keeps it, with a warning. Without removals the same data key is re-wrapped (values, MAC and
-    lastmodified stay, as with sops updatekeys).
+    Master keys, key groups and threshold follow the matching rule; the plan is shown first. When a key is
+    removed the data key is rotated too (the removed key's holder knows the old one); --no-rotate keeps it,
+    with a warning. Without removals the same data key is re-wrapped (values, MAC and lastmodified stay, as
+    with sops updatekeys).
 
-    Example: psops updatekeys --yes; psops updatekeys secrets/prod.yaml
+    Examples:
+        psops updatekeys --yes
+        psops updatekeys secrets/prod.enc.yaml
     """
     from psops.cli.keysel import store_settings
     from psops.formats import format_for
@@ -354,11 +361,13 @@ def status(
     check: Check = False,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Report per file: encrypted or not, master keys, data-key age, rotation due, stale recipients.
+    """Report per file: keys, data-key age, rotation due, stale keys.
 
     Reads only the metadata (no key needed). --check exits 81 when a file is due or stale, for CI.
 
-    Example: psops status; psops status --check --json secrets/
+    Examples:
+        psops status
+        psops status --check --json secrets/
     """
     from psops.lifecycle.status import status_of, status_selection
 

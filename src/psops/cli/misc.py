@@ -25,9 +25,15 @@ def keygen(
         typer.Option("--output", "-o", help="Where to write the identity (default: the SOPS age key file)."),
     ] = None,
 ) -> None:
-    """Create an age identity in $XDG_CONFIG_HOME/sops/age/keys.txt (mode 0600); print its public key.
+    """Create an age identity and print its public key.
 
-    Refuses to overwrite an existing file. Example: psops keygen && psops encrypt --age age1... f.yaml
+    The identity goes to $XDG_CONFIG_HOME/sops/age/keys.txt (mode 0600; with --output, to that file), where
+    psops and sops look for it; an existing file is never overwritten. Share the printed public key (age1...):
+    it is what creation rules and --age list.
+
+    Examples:
+        psops keygen
+        psops keygen --output ci-key.txt
     """
     import pyrage
 
@@ -56,7 +62,13 @@ def filestatus(
     file: o.FileArg,
     input_type: o.InputType = None,
 ) -> None:
-    """Print whether FILE is encrypted, as JSON: {"encrypted":true} (like sops filestatus)."""
+    """Print whether FILE is encrypted, as JSON (like sops filestatus).
+
+    Prints {"encrypted":true} or {"encrypted":false}; no key is needed.
+
+    Examples:
+        psops filestatus secrets.enc.yaml
+    """
     with about(file):
         encrypted = file_status(read_input(file), format_for(file, input_type))
     sys.stdout.write(json.dumps({"encrypted": encrypted}, separators=(",", ":")) + "\n")

@@ -90,12 +90,14 @@ def set_value_command(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Set the value at INDEX in an encrypted FILE, in place; other values keep their ciphertext.
+    """Set one value of an encrypted file, in place.
 
-    Missing keys are created (intermediate mappings too); an index past the end of a list appends.
+    Missing keys are created (intermediate mappings too); an index past the end of a list appends. Other
+    values keep their ciphertext. VALUE is JSON; --value-file or --value-stdin keep it out of process lists.
 
-    Example: psops set secrets.yaml '["db"]["password"]' '"s3cr3t"';
-    echo '{"a": 1}' | psops set --value-stdin f.json '["x"]'
+    Examples:
+        psops set secrets.enc.yaml '["db"]["password"]' '"s3cr3t"'
+        echo '{"a": 1}' | psops set --value-stdin f.enc.json '["x"]'
     """
     with about(file):
         _check_file(file)
@@ -117,9 +119,11 @@ def unset_value_command(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Remove the key or list element at INDEX from an encrypted FILE, in place.
+    """Remove one value (a key or list element) of an encrypted file, in place.
 
-    Example: psops unset secrets.yaml '["db"]["password"]'; psops unset --idempotent f.json '["tags"][0]'
+    Examples:
+        psops unset secrets.enc.yaml '["db"]["password"]'
+        psops unset --idempotent f.enc.json '["tags"][0]'
     """
     with about(file):
         _check_file(file)
