@@ -7,14 +7,20 @@ from typing import Annotated
 import typer
 
 from psops import __version__
-from psops.cli import crypt, edit, exec_cmds, git_cmds, k8s_cmds, lifecycle_cmds, misc, values
+from psops.cli import crypt, edit, exec_cmds, git_cmds, helptext, k8s_cmds, lifecycle_cmds, misc, values
 
 app = typer.Typer(
     name="psops",
     help="psops: encrypted secrets in git, wire-compatible with SOPS 3.x.\n\n"
-    "Encrypts the values of YAML and JSON files with a per-file data key wrapped by age or PGP keys; "
-    "keys stay readable, a MAC guards the whole file.",
-    epilog="Examples: psops keygen; psops encrypt -i secrets.yaml; psops decrypt secrets.yaml",
+    "Encrypts the values of YAML, JSON, dotenv and INI files (binary files whole) with a per-file data key "
+    "wrapped by age, PGP, cloud KMS or Vault keys; keys stay readable, a MAC guards the whole file.",
+    epilog="Examples:\n"
+    "psops keygen\n"
+    "psops encrypt -i secrets.enc.yaml\n"
+    "psops decrypt secrets.enc.yaml\n"
+    "psops edit secrets.enc.yaml\n"
+    "psops COMMAND --help",
+    rich_markup_mode=None,  # click's plain help: paragraphs re-wrapped to the terminal, nothing read as markup
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,3 +62,5 @@ app.command("mergetool")(git_cmds.mergetool)
 app.command()(lifecycle_cmds.rotate)
 app.command()(lifecycle_cmds.updatekeys)
 app.command()(lifecycle_cmds.status)
+
+helptext.finish_help(app)  # keep last: examples print after the options, summaries are never cut

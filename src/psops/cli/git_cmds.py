@@ -20,8 +20,9 @@ from psops.cli.output import about, warn
 
 git_app = typer.Typer(
     name="git",
-    help="Git integration: diff and merge drivers for encrypted files, a mergetool, and their installation.",
-    epilog="Example: psops git install --attributes '*.enc.yaml' --hook",
+    help="Git integration: diff and merge drivers, a mergetool, setup.\n\n"
+    "Encrypted files show decrypted in git diff/log/show, merge structurally and stay encrypted.",
+    epilog="Examples:\npsops git install --attributes '*.enc.yaml' --hook\ngit diff secrets.enc.yaml",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -79,7 +80,7 @@ def uninstall(
     global_: Annotated[bool, typer.Option("--global", help="Clean the user's ~/.gitconfig instead of the "
                                                             "repository's .git/config.")] = False,
 ) -> None:
-    """Remove psops' git settings, its .gitattributes lines and its hook.
+    """Remove psops' git settings, attribute lines and hook.
 
     Examples:
         psops git uninstall
@@ -99,7 +100,7 @@ def textconv(
     file: o.FileArg,
     decryption_order: o.DecryptionOrder = None,
 ) -> None:
-    """Print FILE decrypted for git diff (the textconv driver); never fails.
+    """Print FILE decrypted for git diff (textconv); never fails.
 
     Without a usable key each encrypted value is shown as <encrypted:FINGERPRINT> of its ciphertext, so a
     reviewer still sees which values changed.
@@ -158,10 +159,10 @@ def mergetool(
                                                                 "index's stage 3.")] = None,
     decryption_order: o.DecryptionOrder = None,
 ) -> None:
-    """Resolve a conflict in an encrypted file, decrypted, in your editor.
+    """Resolve a merge conflict of an encrypted file in your editor.
 
-    The file opens with conflict markers around the conflicting parts; save it to encrypt the result. The
-    editor is $SOPS_EDITOR, $EDITOR, else vim/nano/vi; the temp file is private and always removed.
+    The file opens decrypted, with conflict markers around the conflicting parts; save it to encrypt the
+    result. The editor is $SOPS_EDITOR, $EDITOR, else vim/nano/vi; the temp file is private and always removed.
 
     Examples:
         psops mergetool secrets.enc.yaml

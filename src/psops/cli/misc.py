@@ -62,9 +62,9 @@ def filestatus(
     file: o.FileArg,
     input_type: o.InputType = None,
 ) -> None:
-    """Print whether FILE is encrypted, as JSON (like sops filestatus).
+    """Print whether FILE is encrypted, as JSON.
 
-    Prints {"encrypted":true} or {"encrypted":false}; no key is needed.
+    Prints {"encrypted":true} or {"encrypted":false}, as sops filestatus does; no key is needed.
 
     Examples:
         psops filestatus secrets.enc.yaml

@@ -119,7 +119,9 @@ def unset_value_command(
     decryption_order: o.DecryptionOrder = None,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Remove one value (a key or list element) of an encrypted file, in place.
+    """Remove one value of an encrypted file, in place.
+
+    INDEX names a key or a list element; other values keep their ciphertext.
 
     Examples:
         psops unset secrets.enc.yaml '["db"]["password"]'
