@@ -18,7 +18,8 @@ import pytest
 
 pytest_plugins = ["fixtures.gnupg", "fixtures.loopback", "fixtures.gcp_kms", "fixtures.azure_kv",
                   "fixtures.aws", "fixtures.vault", "fixtures.editing",
-                  "fixtures.gitrepo", "fixtures.lifecycle", "fixtures.k8s", "fixtures.reliability"]
+                  "fixtures.gitrepo", "fixtures.lifecycle", "fixtures.k8s", "fixtures.reliability",
+                  "fixtures.parity"]
 
 _SCRUB_PREFIXES = ("SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_", "GNUPGHOME", "PSOPS_")
 
