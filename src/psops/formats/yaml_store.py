@@ -30,13 +30,16 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ruamel.yaml import events as ev
-from ruamel.yaml import tokens as tk
-
 from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
+from psops.formats.ruamel_import import defer_ruamel_package
 from psops.gofmt import format_float as go_format_float
 from psops.tree import Comment, Document, Mapping, Value
+
+defer_ruamel_package()  # ruamel.yaml's submodules below, without its __init__ (see psops.formats.ruamel_import)
+
+import ruamel.yaml.events as ev  # noqa: E402
+import ruamel.yaml.tokens as tk  # noqa: E402
 
 __all__ = ["YamlStore", "format_float", "format_time", "resolve_plain"]
 

@@ -1,0 +1,49 @@
+"""The YAML store loads ruamel.yaml's parser pieces without its package ``__init__``, and nobody notices.
+
+Runs in a fresh interpreter, since the test process has imported ruamel.yaml completely long before.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+_SCRIPT = r"""
+import sys
+from psops.formats.yaml_store import YamlStore
+
+doc = YamlStore().load(b"# head\na: 1\nb: [x, y]\n")
+assert doc[0].get("a") == 1, doc
+assert "ruamel.yaml.main" not in sys.modules, "ruamel.yaml's round-trip API was imported"
+
+import ruamel.yaml
+
+assert "ruamel.yaml.main" not in sys.modules
+from ruamel.yaml import YAML  # completes the package
+
+assert YAML(typ="safe", pure=True).load("k: [1, 2]") == {"k": [1, 2]}
+assert isinstance(ruamel.yaml.__version__, str) and ruamel.yaml.YAML is YAML
+assert YamlStore().load(b"c: 3\n")[0].get("c") == 3
+try:
+    ruamel.yaml.no_such_name
+except AttributeError:
+    pass
+else:
+    raise AssertionError("a missing attribute must stay missing")
+print("ok")
+"""
+
+
+def test_deferred_ruamel_package_behaves_like_the_real_one() -> None:
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_an_already_imported_ruamel_is_left_alone() -> None:
+    script = ("import ruamel.yaml, sys; real = sys.modules['ruamel.yaml']; "
+              "from psops.formats.yaml_store import YamlStore; "
+              "assert sys.modules['ruamel.yaml'] is real; print(YamlStore().load(b'a: 1')[0].get('a'))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1"
