@@ -135,13 +135,16 @@ class JsonStore:
             if not items:
                 out.append("{}")
                 return
-            out.append("{")
             inner = "\n" + self.indent * (depth + 1)
-            for i, (k, v) in enumerate(items):
-                out.append(inner if i == 0 else "," + inner)
-                out.append(go_json_string(k))
-                out.append(": ")
-                self._value(v, depth + 1, out)
+            sep = "{" + inner
+            for k, v in items:
+                # one append per item for the common case of a string value (most values of an encrypted file)
+                if type(v) is str:
+                    out.append(sep + go_json_string(k) + ": " + go_json_string(v))
+                else:
+                    out.append(sep + go_json_string(k) + ": ")
+                    self._value(v, depth + 1, out)
+                sep = "," + inner
             out.append("\n" + self.indent * depth + "}")
         elif isinstance(value, list):
             elems = [v for v in value if not isinstance(v, Comment)]
