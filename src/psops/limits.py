@@ -89,8 +89,10 @@ def _stack_depth() -> int:
 
 
 def recursion_room() -> int:
-    """The recursion limit this process needs to walk a :data:`MAX_DEPTH`-deep tree from the current frame."""
-    return _stack_depth() + FRAMES_PER_LEVEL * MAX_DEPTH + _FRAME_MARGIN
+    """The recursion limit this process needs to walk a :data:`MAX_DEPTH`-deep tree from the current frame
+    (rounded up to a thousand, so callers at slightly different stack depths do not keep changing it)."""
+    needed = _stack_depth() + FRAMES_PER_LEVEL * MAX_DEPTH + _FRAME_MARGIN
+    return -(-needed // 1000) * 1000
 
 
 def ensure_recursion_room() -> None:

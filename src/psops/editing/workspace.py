@@ -82,11 +82,15 @@ def private_dir(prefix: str) -> Iterator[PrivateDir]:
         raise CannotWriteOutput(f"cannot create a private temporary directory: {exc.strerror}",
                                 hint="check TMPDIR") from None
     os.chmod(path, 0o700)
+    from psops.guard import remove_on_exit  # removes the dir even if psops is SIGKILLed (docs/limits.md)
+
+    guard = remove_on_exit(path)
     space = PrivateDir(path)
     try:
         yield space
     finally:
         space.remove()
+        guard.release()
 
 
 def rescue_dir() -> Path:
