@@ -207,7 +207,7 @@ def exit_page() -> str:
     """The Markdown of docs/reference/exit-codes.md."""
     by_code: dict[int, list[type]] = {}
     for cls in error_classes():
-        by_code.setdefault(int(getattr(cls, "exit_code")), []).append(cls)
+        by_code.setdefault(int(cls.exit_code), []).append(cls)  # type: ignore[attr-defined]
     lines = [
         "# Exit codes",
         "",

@@ -19,7 +19,7 @@ def test_the_tutorial_is_runnable_from_start_to_end() -> None:
     tutorial = DOCS / "tutorial.md"
     assert tutorial in PAGES
     text = " ".join(b.text for b in runnable_blocks(tutorial))
-    for step in ("psops keygen", "psops encrypt", "psops edit" if False else "psops set", "psops git install",
+    for step in ("psops keygen", "psops encrypt", "psops set", "psops git install",
                  "git commit", "git diff", "psops exec-env", "psops decrypt"):
         assert step in text, f"the tutorial's runnable blocks no longer cover {step!r}"
 
