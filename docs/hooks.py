@@ -77,9 +77,9 @@ def _rewrite(match: re.Match[str], page_dir: Path, docs: Path, repo: Path, repo_
         kind = "tree" if resolved.is_dir() else "blob"
         anchor = f"#{fragment}" if fragment else ""
         return f"[{text}]({repo_url.rstrip('/')}/{kind}/main/{rel.rstrip('/')}{anchor})"
-    plain = text.strip("`")
-    if plain.rstrip("/") == rel.rstrip("/"):
-        return f"`{rel}`"
+    plain = text.strip("`").rstrip("/")
+    if plain and rel.startswith(plain):
+        return text if text.startswith("`") else f"`{text}`"
     return f"{text} (`{rel}`)"
 
 
