@@ -4,7 +4,8 @@ Writes are atomic: the bytes go to a temp file in the target's folder (mode 0600
 get the target's original mode (and owner and group, where the process may set them), and are renamed over
 the target, so a crash or a full disk leaves either the old or the new complete file. A symlink target is
 refused rather than replaced by a regular file, and so is a target the user may not write (a read-only file
-is not silently replaced just because its folder is writable). Inputs over
+is not silently replaced just because its folder is writable). A device or FIFO (``--output /dev/null``) is
+written to, never replaced by a regular file. Inputs over
 :data:`psops.limits.MAX_INPUT_BYTES` are refused before they are read whole (docs/limits.md).
 """
 
@@ -69,6 +70,9 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
     if owner is not None and not os.access(target, os.W_OK):
         raise CannotWriteOutput("the file is read-only", path=str(target),
                                 hint="make it writable (chmod u+w) if you mean to replace it")
+    if owner is not None and not stat.S_ISREG(info.st_mode):
+        _write_special(target, info.st_mode, data)  # a device or FIFO is written to, never replaced
+        return
     import tempfile  # here, not at module level: reading and printing need no temp files
 
     folder = target.parent if str(target.parent) else Path(".")
@@ -95,6 +99,22 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _write_special(target: Path, mode: int, data: bytes) -> None:
+    """Write into an existing non-regular file (``--output /dev/null``, a FIFO); a directory is refused."""
+    if stat.S_ISDIR(mode):
+        raise CannotWriteOutput("is a directory", path=str(target), hint="name a file inside it")
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise CannotWriteOutput(f"cannot write: {exc.strerror}", path=str(target)) from None
 
 
 def _keep_owner(tmp: str, uid: int, gid: int) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -325,13 +326,24 @@ def test_in_place_writes_keep_mode_owner_and_group(plain: Path, enc: list[str], 
     assert plain.read_text() == "token: abc\n"
 
 
-def test_decrypted_output_is_created_private(plain: Path, enc: list[str], psops_bin: str, tmp_path: Path) -> None:
-    encrypted = tmp_path / "s.enc.yaml"
-    ok(bounded([*enc, "--output", encrypted, plain]).proc)
-    out = tmp_path / "decrypted.yaml"
-    os.umask(old := os.umask(0))
-    try:
-        ok(run(psops_bin, "decrypt", "--output", out, encrypted))
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text() == "token: abc\n"
+
+def test_a_fifo_as_output_is_written_to_not_replaced(plain: Path, enc: list[str], folder: Path) -> None:
+    """Devices and FIFOs (``--output /dev/null``, a named pipe) get the bytes; they are never replaced by a
+    regular file (which, for /dev/null as root, would put the output where every program writes)."""
+    fifo = folder / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    ok(bounded([*enc, "--output", fifo, plain]).proc)
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].startswith(b"token: ENC[AES256_GCM,")
+    assert sorted(p.name for p in folder.iterdir()) == ["pipe", "plain.yaml"]
+
+
+def test_a_failing_stdout_is_a_clean_error(plain: Path, enc: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([*enc, str(plain)], stdout=full, stderr=subprocess.PIPE, timeout=60, check=False)
+    assert proc.returncode == 3
+    assert proc.stderr.decode().splitlines() == ["psops: error: standard output: cannot write: No space left on device"]

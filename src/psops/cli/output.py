@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from psops.errors import ConflictingParameters, PsopsError
+from psops.errors import CannotWriteOutput, ConflictingParameters, PsopsError
 from psops.files import atomic_write
 
 
@@ -26,8 +26,14 @@ def emit(data: bytes, *, path: str, in_place: bool, output: Path | None) -> None
     elif output is not None:
         atomic_write(output, data)
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk, an I/O error: a clean error, not an internal one
+            raise CannotWriteOutput(f"cannot write: {exc.strerror}",
+                                    path="standard output") from None
 
 
 def warn(message: str) -> None:
