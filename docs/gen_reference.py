@@ -145,7 +145,7 @@ def _command_section(command: Any, ctx: Any) -> list[str]:
     for title, group in (("Arguments", arguments), ("Options", options)):
         if not group:
             continue
-        out += [f"**{title}**", "", "| | |", "|---|---|"]
+        out += [f"**{title}**", "", f"| {title[:-1].lower()} | description |", "|---|---|"]
         for param in group:
             record = param.get_help_record(ctx)
             names, help_text = record if record else (param.name, "")
