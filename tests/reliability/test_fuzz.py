@@ -153,7 +153,7 @@ def _meta_values() -> st.SearchStrategy[Value]:
         max_leaves=20)
 
 
-@settings(max_examples=examples(100), **_FUZZ)
+@settings(max_examples=examples(60), **_FUZZ)
 @given(block=st.lists(st.tuples(st.sampled_from(_META_KEYS), _meta_values()), max_size=10).map(Mapping))
 def test_fuzz_metadata_reader(block: Mapping) -> None:
     with contextlib.suppress(PsopsError):
