@@ -34,10 +34,6 @@ def test_generated_pages_are_current() -> None:
 
 # Commands whose summaries are longer than a line, in modules the docs do not own (psops.cli.k8s_cmds):
 # shorten the summary there, then remove the command from this set.
-LONG_SUMMARIES = {"psops k8s", "psops k8s decrypt", "psops k8s encrypt", "psops k8s krm", "psops k8s ksops",
-                  "psops k8s install-plugin"}
-
-
 @pytest.mark.parametrize(("command", "ctx"), COMMANDS, ids=IDS)
 def test_command_has_summary_description_and_examples(command: Any, ctx: Any) -> None:
     from psops.cli.helptext import examples_of, summary_of
@@ -45,22 +41,13 @@ def test_command_has_summary_description_and_examples(command: Any, ctx: Any) ->
     path = ctx.command_path
     assert (command.help or "").strip(), f"{path} has no help text"
     summary = summary_of(command.help)
-    limit = 200 if path in LONG_SUMMARIES else 70
+    limit = 70
     assert len(summary) <= limit, f"{path}: the summary should fit on one line ({len(summary)} chars): {summary}"
     examples = examples_of(command.epilog)
     assert examples, f"{path} has no Examples: epilog (end its docstring with an 'Examples:' paragraph)"
     for line in examples:
         assert "psops" in line or line.startswith("git "), \
             f"{path}: example {line!r} runs neither psops nor git (a wrapped line?)"
-
-
-def test_long_summaries_are_still_long() -> None:
-    """The exemption list above shrinks as summaries are shortened."""
-    from psops.cli.helptext import summary_of
-
-    for command, ctx in COMMANDS:
-        if ctx.command_path in LONG_SUMMARIES:
-            assert len(summary_of(command.help)) > 70, f"{ctx.command_path}: remove it from LONG_SUMMARIES"
 
 
 @pytest.mark.parametrize(("command", "ctx"), COMMANDS, ids=IDS)

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 k8s_app = typer.Typer(
     name="k8s",
-    help="Kubernetes manifests: decrypt a tree for kubectl, encrypt Secrets the Kubernetes way, and run as a "
-         "KSOPS-compatible kustomize generator (KRM function or exec plugin).",
+    help="Kubernetes manifests: decrypt trees, encrypt Secrets, KSOPS generator.\n\n"
+         "Decrypt a manifest tree for kubectl, encrypt Secrets the Kubernetes way (only data/stringData), and "
+         "run as a KSOPS-compatible kustomize generator (KRM function or exec plugin).",
     epilog="Example: psops k8s decrypt overlays/prod | kubectl apply -f -",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -105,9 +106,9 @@ def decrypt(
     input_type: ManifestType = None,
     indent: Indent = 2,
 ) -> None:
-    """Decrypt every SOPS-encrypted document of a manifest tree; pass everything else through unchanged.
+    """Decrypt the SOPS documents of a manifest tree; pass the rest through.
 
-    Folders are walked recursively (sorted; .psopsignore honoured; symbolic links leaving the given paths
+    Every SOPS-encrypted document is decrypted; everything else passes through unchanged. Folders are walked recursively (sorted; .psopsignore honoured; symbolic links leaving the given paths
     refused). Documents with SOPS metadata are decrypted whatever their kind, MAC checked, the sops block
     dropped; others keep their bytes. SOPS files inside Secret data values are decrypted (Flux); documents
     annotated kustomize.toolkit.fluxcd.io/decrypt: disabled stay encrypted. Decrypted Secrets are checked
@@ -172,9 +173,9 @@ def encrypt(
     ] = False,
     config: o.ConfigOpt = None,
 ) -> None:
-    """Encrypt manifests with the Kubernetes convention: only data and stringData (when no rule says otherwise).
+    """Encrypt manifests the Kubernetes way: only data and stringData.
 
-    Keys come from the key flags or the matching creation rule, as for 'psops encrypt'. A Kubernetes object
+    The convention applies when no flag or rule picks a selection rule. Keys come from the key flags or the matching creation rule, as for 'psops encrypt'. A Kubernetes object
     whose apiVersion, kind or metadata the rule would encrypt is refused. Each file is encrypted as a whole,
     as sops does; without --in-place the results are printed one after another. Files that kustomize will
     transform before decryption (namespace, labels, name suffixes) need --mac-only-encrypted.
@@ -237,9 +238,9 @@ def krm(
     max_file_size: MaxFileSize = "8M",
     jobs: Jobs = 32,
 ) -> None:
-    """Run as a kustomize KRM function: a ResourceList on stdin, with the KSOPS generator as functionConfig.
+    """Run as a kustomize KRM function (ResourceList on stdin and stdout).
 
-    Prints the ResourceList with the generated resources appended. Paths in the generator are relative to
+    The KSOPS generator is the functionConfig. Prints the ResourceList with the generated resources appended. Paths in the generator are relative to
     the working directory and must stay inside $PSOPS_K8S_ROOT (else the enclosing git work tree).
     Wire it with the annotation config.kubernetes.io/function: {exec: {path: psops, args: [k8s, krm]}} and
     run 'kustomize build --enable-alpha-plugins --enable-exec'.
@@ -263,9 +264,9 @@ def ksops(
     max_file_size: MaxFileSize = "8M",
     jobs: Jobs = 32,
 ) -> None:
-    """Run as KSOPS' legacy kustomize exec plugin: decrypt what the generator manifest names, print a stream.
+    """Run as KSOPS' legacy kustomize exec plugin.
 
-    kustomize runs the plugin as PLUGIN_HOME/viaduct.ai/v1/ksops/ksops CONFIG from the kustomization's folder;
+    Decrypts what the generator manifest names and prints a stream. kustomize runs the plugin as PLUGIN_HOME/viaduct.ai/v1/ksops/ksops CONFIG from the kustomization's folder;
     'psops k8s install-plugin' puts a wrapper there. Use with 'kubectl kustomize --enable-alpha-plugins'.
 
     Example: psops k8s ksops secret-generator.yaml
@@ -288,7 +289,9 @@ def install_plugin(
                                            "$XDG_CONFIG_HOME/kustomize/plugin)."),
     ] = None,
 ) -> None:
-    """Install the legacy exec plugin wrapper PLUGIN_HOME/viaduct.ai/v1/ksops/ksops that runs 'psops k8s ksops'.
+    """Install the KSOPS exec plugin wrapper for kustomize.
+
+    The wrapper PLUGIN_HOME/viaduct.ai/v1/ksops/ksops runs 'psops k8s ksops'.
 
     Example: psops k8s install-plugin && kubectl kustomize --enable-alpha-plugins overlays/prod
     """
