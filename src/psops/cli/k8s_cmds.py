@@ -108,7 +108,8 @@ def decrypt(
 ) -> None:
     """Decrypt the SOPS documents of a manifest tree; pass the rest through.
 
-    Every SOPS-encrypted document is decrypted; everything else passes through unchanged. Folders are walked recursively (sorted; .psopsignore honoured; symbolic links leaving the given paths
+    Every SOPS-encrypted document is decrypted; everything else passes through unchanged.
+    Folders are walked recursively (sorted; .psopsignore honoured; symbolic links leaving the given paths
     refused). Documents with SOPS metadata are decrypted whatever their kind, MAC checked, the sops block
     dropped; others keep their bytes. SOPS files inside Secret data values are decrypted (Flux); documents
     annotated kustomize.toolkit.fluxcd.io/decrypt: disabled stay encrypted. Decrypted Secrets are checked
@@ -175,7 +176,8 @@ def encrypt(
 ) -> None:
     """Encrypt manifests the Kubernetes way: only data and stringData.
 
-    The convention applies when no flag or rule picks a selection rule. Keys come from the key flags or the matching creation rule, as for 'psops encrypt'. A Kubernetes object
+    The convention applies when no flag or rule picks a selection rule.
+    Keys come from the key flags or the matching creation rule, as for 'psops encrypt'. A Kubernetes object
     whose apiVersion, kind or metadata the rule would encrypt is refused. Each file is encrypted as a whole,
     as sops does; without --in-place the results are printed one after another. Files that kustomize will
     transform before decryption (namespace, labels, name suffixes) need --mac-only-encrypted.
@@ -240,7 +242,8 @@ def krm(
 ) -> None:
     """Run as a kustomize KRM function (ResourceList on stdin and stdout).
 
-    The KSOPS generator is the functionConfig. Prints the ResourceList with the generated resources appended. Paths in the generator are relative to
+    The KSOPS generator is the functionConfig.
+    Prints the ResourceList with the generated resources appended. Paths in the generator are relative to
     the working directory and must stay inside $PSOPS_K8S_ROOT (else the enclosing git work tree).
     Wire it with the annotation config.kubernetes.io/function: {exec: {path: psops, args: [k8s, krm]}} and
     run 'kustomize build --enable-alpha-plugins --enable-exec'.
@@ -266,7 +269,8 @@ def ksops(
 ) -> None:
     """Run as KSOPS' legacy kustomize exec plugin.
 
-    Decrypts what the generator manifest names and prints a stream. kustomize runs the plugin as PLUGIN_HOME/viaduct.ai/v1/ksops/ksops CONFIG from the kustomization's folder;
+    Decrypts what the generator manifest names and prints a stream.
+    kustomize runs the plugin as PLUGIN_HOME/viaduct.ai/v1/ksops/ksops CONFIG from the kustomization's folder;
     'psops k8s install-plugin' puts a wrapper there. Use with 'kubectl kustomize --enable-alpha-plugins'.
 
     Example: psops k8s ksops secret-generator.yaml
