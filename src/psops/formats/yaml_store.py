@@ -27,6 +27,7 @@ import gc
 import math
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -615,40 +616,39 @@ def _recording_scanner() -> type:
     return _RecordingScanner
 
 
-def _c_parse(text: str, *, tokens: bool) -> tuple[list[Any], list[Any]] | None:
-    """Events (and, when ``tokens``, also the tokens) from libyaml through ruamel.yaml.clib.
+class _LibyamlRejected(Exception):
+    """libyaml failed on the input: the pure-Python parser decides (its result or its error)."""
 
-    libyaml and ruamel's Python parser give the same events and tokens with the same marks for the input
-    sops reads (libyaml differs only in where it marks empty scalars and the stream end, which this store
-    does not use). Anything libyaml rejects (it is stricter in places, e.g. ``: `` at the start of a flow
-    scalar) returns None: the caller then parses with the pure-Python parser, whose result or error is the
-    reference. None too when the C extension is not installed.
-    """
+
+def _c_parser_class() -> Any:
+    """ruamel.yaml.clib's CParser, or None when the extension is not installed."""
     try:
         from _ruamel_yaml import CParser  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
         return None
+    return CParser
+
+
+def _c_stream(text: str, method: str) -> Iterator[Any]:
+    """The events (``get_event``) or tokens (``get_token``) libyaml makes of ``text``, one at a time.
+
+    libyaml and ruamel's Python parser give the same events and tokens with the same marks for the input
+    sops reads (libyaml differs only in where it marks empty scalars and the stream end, which this store
+    does not use). Where libyaml fails (it is stricter in places, e.g. ``: `` at the start of a flow
+    scalar) this raises :class:`_LibyamlRejected`.
+    """
     try:
-        parser = CParser(text)
-        get = parser.get_event
-        evs: list[Any] = []
-        add = evs.append
-        e = get()
-        while e is not None:
-            add(e)
-            e = get()
-        toks: list[Any] = []
-        if tokens:  # the text has a comment: its tokens are needed to place it
-            parser = CParser(text)
-            gett = parser.get_token
-            addt = toks.append
-            t = gett()
-            while t is not None:
-                addt(t)
-                t = gett()
-    except Exception:
-        return None
-    return evs, toks
+        get = getattr(_c_parser_class()(text), method)
+    except Exception as exc:
+        raise _LibyamlRejected from exc
+    while True:
+        try:
+            item = get()
+        except Exception as exc:
+            raise _LibyamlRejected from exc
+        if item is None:
+            return
+        yield item
 
 
 # slot kinds of a placed comment
@@ -762,18 +762,36 @@ class _Loader:
 
     # -- parse ----------------------------------------------------------------------------------------
     def run(self, *, c_parser: bool = True) -> Document:
-        """Parse and build the document; ``c_parser=False`` uses only the pure-Python parser (tests compare)."""
+        """Parse and build the document; ``c_parser=False`` uses only the pure-Python parser (tests compare).
+
+        With libyaml the events and tokens are streamed into the tree builder and the comment placer rather
+        than collected first (a 100,000-value file has about a million of them). The outcome is the one of
+        collecting them first: when libyaml fails anywhere in the stream, everything is redone with the
+        pure-Python parser, and an error the builder raises is reported only once libyaml has read the rest
+        of the stream without failing.
+        """
         marks = _comment_marks(self.text)
-        parsed = _c_parse(self.text, tokens=bool(marks)) if c_parser else None
-        if parsed is None:
-            evs, tokens = self.py_parse()
-        else:
-            evs, tokens = parsed
-        self.build(evs)
+        if c_parser and _c_parser_class() is not None:
+            try:
+                return self._build_and_place(_c_stream(self.text, "get_event"), marks, c_tokens=True)
+            except _LibyamlRejected:
+                return _Loader(self.text).run(c_parser=False)
+        evs, tokens = self.py_parse()
+        return self._build_and_place(evs, marks, tokens=tokens)
+
+    def _build_and_place(self, evs: Iterator[Any] | list[Any], marks: list[int], *, c_tokens: bool = False,
+                         tokens: list[Any] | None = None) -> Document:
+        try:
+            self.build(evs)
+        except (CannotReadInput, EmptyDocument, RecursionError):
+            if c_tokens:
+                for _ in evs:  # raises _LibyamlRejected if libyaml fails further on
+                    pass
+            raise
         if not self.docs:
             raise CannotReadInput("Error unmarshalling file: EOF")
         if marks:
-            self.place_comments(tokens, marks)
+            self.place_comments(_c_stream(self.text, "get_token") if c_tokens else (tokens or []), marks)
             self.apply_inserts()
         return self.docs
 
@@ -797,7 +815,7 @@ class _Loader:
         scanner = y.scanner
         return evs, getattr(scanner, "taken", [])
 
-    def build(self, evs: list[Any]) -> None:
+    def build(self, evs: Iterable[Any]) -> None:
         stack: list[_Frame] = []
         doc_root: Mapping | None = None
         root_value: Any = None
@@ -955,7 +973,7 @@ class _Loader:
         raise self.fail(e.start_mark, f"cannot decode !!{shown} `{value}` as a !!{short}")
 
     # -- comments -------------------------------------------------------------------------------------
-    def place_comments(self, tokens: list[Any], hashes: list[int]) -> None:
+    def place_comments(self, tokens: Iterable[Any], hashes: list[int]) -> None:
         """Find the comments (a ``#`` outside any token) and place each gap's comments as go-yaml does.
 
         One pass over the tokens keeps the block-indent stack and the flow depth; only the tokens around a
