@@ -1,14 +1,9 @@
-"""``psops encrypt`` and ``psops decrypt``."""
+"""``psops encrypt`` and ``psops decrypt``: the typer declarations. The bodies live in :mod:`psops.cli.fast`,
+shared with the typer-free start-up path, so both paths run the same code."""
 
 from __future__ import annotations
 
 from psops.cli import options as o
-from psops.cli.keysel import KeyFlags, encrypt_plan, store_settings
-from psops.cli.output import about, check_destination, emit, warn
-from psops.files import read_input
-from psops.lifecycle.audit import audited
-from psops.operations import decrypt_bytes, encrypt_bytes, resolve_formats
-from psops.selection import EncryptionRules
 
 
 def encrypt(
@@ -50,26 +45,17 @@ def encrypt(
         psops encrypt --age age1... secrets.yaml > secrets.enc.yaml
         psops encrypt --kms arn:aws:kms:eu-west-1:111122223333:alias/sops --encryption-context app:web -i f.json
     """
-    name = filename_override or file
-    with about(name), audited("encrypt", name, config=config):
-        check_destination(in_place, output, file)
-        fin, fout = resolve_formats(name, input_type, output_type)
-        flag_rules = EncryptionRules(
-            unencrypted_suffix=unencrypted_suffix or "",
-            encrypted_suffix=encrypted_suffix or "",
-            unencrypted_regex=unencrypted_regex or "",
-            encrypted_regex=encrypted_regex or "",
-            unencrypted_comment_regex=unencrypted_comment_regex or "",
-            encrypted_comment_regex=encrypted_comment_regex or "",
-            mac_only_encrypted=mac_only_encrypted,
-        )
-        keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
-                        hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
-                        encryption_context=encryption_context)
-        plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
-                            shamir_threshold=shamir_secret_sharing_threshold, indent=indent)
-        out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
-        emit(out, path=file, in_place=in_place, output=output)
+    from psops.cli.fast import encrypt as run_encrypt
+
+    run_encrypt(file, in_place=in_place, output=output, input_type=input_type, output_type=output_type, age=age,
+                pgp=pgp, kms=kms, aws_profile=aws_profile, encryption_context=encryption_context, gcp_kms=gcp_kms,
+                azure_kv=azure_kv, hc_vault_transit=hc_vault_transit, hckms=hckms,
+                unencrypted_suffix=unencrypted_suffix, encrypted_suffix=encrypted_suffix,
+                unencrypted_regex=unencrypted_regex, encrypted_regex=encrypted_regex,
+                unencrypted_comment_regex=unencrypted_comment_regex, encrypted_comment_regex=encrypted_comment_regex,
+                mac_only_encrypted=mac_only_encrypted,
+                shamir_secret_sharing_threshold=shamir_secret_sharing_threshold, indent=indent,
+                filename_override=filename_override, config=config)
 
 
 def decrypt(
@@ -96,14 +82,8 @@ def decrypt(
         psops decrypt --extract '["db"]["password"]' secrets.enc.yaml
         psops decrypt --output-type json secrets.enc.yaml > secrets.json
     """
-    name = filename_override or file
-    with about(name), audited("decrypt", name, config=config):
-        check_destination(in_place, output, file)
-        fin, fout = resolve_formats(name, input_type, output_type)
-        order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
-        settings = store_settings(config, name, indent)
-        result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
-                               extract=extract, decryption_order=order, settings=settings)
-        for message in result.warnings:
-            warn(f"{name}: {message}")
-        emit(result.data, path=file, in_place=in_place, output=output)
+    from psops.cli.fast import decrypt as run_decrypt
+
+    run_decrypt(file, in_place=in_place, output=output, extract=extract, ignore_mac=ignore_mac,
+                input_type=input_type, output_type=output_type, decryption_order=decryption_order,
+                filename_override=filename_override, config=config, indent=indent)

@@ -192,8 +192,8 @@ def _audited(operation: str, name: str, config: Path | None) -> AbstractContextM
 def decrypt(file: str, in_place: bool = False, output: Path | None = None, extract: str | None = None,
             ignore_mac: bool = False, input_type: str | None = None, output_type: str | None = None,
             decryption_order: str | None = None, filename_override: str | None = None,
-            config: Path | None = None) -> None:
-    """``psops decrypt``: the body of :func:`psops.cli.crypt.decrypt`."""
+            config: Path | None = None, indent: int | None = None) -> None:
+    """``psops decrypt``: the one implementation, called by this fast path and by the typer command."""
     from psops.cli.output import about, check_destination, emit, warn
     from psops.files import read_input
     from psops.formats import StoreSettings
@@ -206,10 +206,14 @@ def decrypt(file: str, in_place: bool = False, output: Path | None = None, extra
         order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
         if _no_config_possible(config, name):
             settings = StoreSettings()
+            if indent is not None:
+                from psops.cli.keysel import with_indent
+
+                settings = with_indent(settings, indent)
         else:
             from psops.cli.keysel import store_settings
 
-            settings = store_settings(config, name)
+            settings = store_settings(config, name, indent)
         result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
                                extract=extract, decryption_order=order, settings=settings)
         for message in result.warnings:
@@ -223,9 +227,11 @@ def encrypt(file: str, in_place: bool = False, output: Path | None = None, input
             gcp_kms: str | None = None, azure_kv: str | None = None, hc_vault_transit: str | None = None,
             hckms: str | None = None, unencrypted_suffix: str | None = None, encrypted_suffix: str | None = None,
             unencrypted_regex: str | None = None, encrypted_regex: str | None = None,
-            shamir_secret_sharing_threshold: int = 0, filename_override: str | None = None,
+            unencrypted_comment_regex: str | None = None, encrypted_comment_regex: str | None = None,
+            mac_only_encrypted: bool = False, shamir_secret_sharing_threshold: int = 0,
+            indent: int | None = None, filename_override: str | None = None,
             config: Path | None = None) -> None:
-    """``psops encrypt``: the body of :func:`psops.cli.crypt.encrypt`."""
+    """``psops encrypt``: the one implementation, called by this fast path and by the typer command."""
     from psops.cli.keysel import KeyFlags, encrypt_plan
     from psops.cli.output import about, check_destination, emit
     from psops.files import read_input
@@ -241,12 +247,15 @@ def encrypt(file: str, in_place: bool = False, output: Path | None = None, input
             encrypted_suffix=encrypted_suffix or "",
             unencrypted_regex=unencrypted_regex or "",
             encrypted_regex=encrypted_regex or "",
+            unencrypted_comment_regex=unencrypted_comment_regex or "",
+            encrypted_comment_regex=encrypted_comment_regex or "",
+            mac_only_encrypted=mac_only_encrypted,
         )
         keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
                         hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
                         encryption_context=encryption_context)
         plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
-                            shamir_threshold=shamir_secret_sharing_threshold)
+                            shamir_threshold=shamir_secret_sharing_threshold, indent=indent)
         out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
         emit(out, path=file, in_place=in_place, output=output)
 
