@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gnupg import shared_dir
 from psops.errors import CannotReadInput, EmptyDocument
 from psops.formats.yaml_store import YamlStore, _analyze, _block_ok, _Loader, format_float, format_time, resolve_plain
 from psops.tree import Comment, Mapping, from_plain, to_plain
 
-VECTORS = Path("/work/shared/vectors/sops-repo")
+VECTORS = shared_dir() / "vectors" / "sops-repo"
 STORE = YamlStore()
 
 SAMPLES: dict[str, str] = {

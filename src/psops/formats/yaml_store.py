@@ -35,6 +35,7 @@ from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
 from psops.formats.ruamel_import import defer_ruamel_package
 from psops.gofmt import format_float as go_format_float
+from psops.limits import MAX_ALIAS_NODES, MAX_DEPTH, too_deep
 from psops.tree import Comment, Document, Mapping, Value
 
 defer_ruamel_package()  # ruamel.yaml's submodules below, without its __init__ (see psops.formats.ruamel_import)
@@ -474,7 +475,10 @@ class _Emitter:
             if "\n" in k or len(k.encode("utf-8", "surrogateescape")) > 128:
                 self.complex_key(lead, k, v, indent)
                 continue
-            _, ktext = self.scalar_text(k, key=True)
+            if k == "<<" and not _mergeable(v):
+                ktext = '"<<"'  # `!!merge <<` with a non-mapping value is refused by sops (and go-yaml)
+            else:
+                _, ktext = self.scalar_text(k, key=True)
             self.value(lead + ktext + ":", v, indent)
 
     def complex_key(self, lead: str, k: str, v: Value, indent: int) -> None:
@@ -571,6 +575,9 @@ class _Emitter:
                 self.sequence(v[lead:], indent + 2, dash + " ")
             else:
                 style, text = self.scalar_text(v)
+                if style == _LITERAL and text[:1] in (" ", "\n"):
+                    # go-yaml writes `- |4-` here, which neither go-yaml nor psops reads back
+                    style, text = _DOUBLE, _double_quoted(text)
                 if style == _LITERAL:
                     self.literal(dash + " ", text, indent + 2)
                 else:
@@ -582,6 +589,14 @@ class _Emitter:
             self.out.append("{}\n")
             return
         self.mapping(m, 0, None)
+
+
+def _mergeable(v: Value) -> bool:
+    """Whether a ``<<`` key with value ``v`` is a valid YAML merge (a mapping or a list of mappings)."""
+    if isinstance(v, Mapping):
+        return True
+    return isinstance(v, list) and _has_elements(v) and all(
+        isinstance(x, Mapping) for x in v if not isinstance(x, Comment))
 
 
 def _has_keys(m: Mapping) -> bool:
@@ -614,6 +629,28 @@ def _recording_scanner() -> type:
             return t
 
     return _RecordingScanner
+
+
+class _LimitError(CannotReadInput):
+    """A limit of :mod:`psops.limits` was exceeded: reported at once, never retried or drained."""
+
+
+def _too_deep() -> _LimitError:
+    base = too_deep()
+    return _LimitError(base.message, hint=base.hint)
+
+
+_ALIAS_RATIO_LOW = 400_000
+_ALIAS_RATIO_HIGH = 4_000_000
+
+
+def _allowed_alias_ratio(nodes: int) -> float:
+    """go-yaml v3 allowedAliasRatio: 0.99 up to 400,000 decoded nodes, 0.10 from 4,000,000, linear between."""
+    if nodes <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if nodes >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (nodes - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
 
 
 class _LibyamlRejected(Exception):
@@ -676,8 +713,8 @@ class _Role:
 class _Frame:
     """An open collection while the events are built into the tree."""
 
-    __slots__ = ("anchor", "col", "expect_key", "flow", "indentless", "key", "key_mark", "kind", "obj", "role",
-                 "seen", "start")
+    __slots__ = ("anchor", "col", "expect_key", "flow", "indentless", "key", "key_mark", "kind", "nodes_before",
+                 "obj", "role", "seen", "start")
 
     def __init__(self, kind: str, obj: Any, role: _Role, col: int, flow: bool, indentless: bool, start: int,
                  anchor: str | None) -> None:
@@ -693,6 +730,7 @@ class _Frame:
         self.key_mark: Any = None
         self.expect_key = True
         self.seen: dict[str, int] = {}
+        self.nodes_before = 0  # nodes built before this collection (for its anchor's size)
 
 
 class _CRec:
@@ -783,6 +821,8 @@ class _Loader:
                          tokens: list[Any] | None = None) -> Document:
         try:
             self.build(evs)
+        except _LimitError:
+            raise  # draining or re-parsing hostile input is what a limit prevents
         except (CannotReadInput, EmptyDocument, RecursionError):
             if c_tokens:
                 for _ in evs:  # raises _LibyamlRejected if libyaml fails further on
@@ -803,15 +843,25 @@ class _Loader:
         y = YAML(typ="safe", pure=True)
         y.Scanner = _recording_scanner()
         evs: list[Any] = []
+        depth = 0
+        opens = (ev.MappingStartEvent, ev.SequenceStartEvent)
+        closes = (ev.MappingEndEvent, ev.SequenceEndEvent)
         try:
             for e in y.parse(self.text):
+                if isinstance(e, opens):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise _too_deep()
+                elif isinstance(e, closes):
+                    depth -= 1
                 evs.append(e)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
             raise self.fail(mark, problem) from None
         except YAMLError as exc:
-            raise CannotReadInput(f"Error unmarshaling input YAML: yaml: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+            raise CannotReadInput(f"Error unmarshaling input YAML: yaml: {first}") from None
         scanner = y.scanner
         return evs, getattr(scanner, "taken", [])
 
@@ -819,6 +869,9 @@ class _Loader:
         stack: list[_Frame] = []
         doc_root: Mapping | None = None
         root_value: Any = None
+        # alias budget (per document): nodes built, nodes added by aliases, the size of each anchored node
+        nodes = aliased = 0
+        sizes: dict[str, int] = {}
         for e in evs:
             cls = type(e)
             if cls is ev.ScalarEvent or cls is ev.AliasEvent:
@@ -828,11 +881,22 @@ class _Loader:
                     val = self.anchors[e.anchor]
                     if val is _IN_PROGRESS:
                         raise self.fail(e.start_mark, f"anchor '{e.anchor}' value contains itself")
+                    size = sizes.get(e.anchor, 1)
+                    aliased += size
+                    nodes += size
+                    if aliased > MAX_ALIAS_NODES or (
+                        aliased > 100 and nodes > 1000 and aliased / nodes > _allowed_alias_ratio(nodes)
+                    ):
+                        raise _LimitError("Error unmarshaling input YAML: yaml: document contains excessive aliasing",
+                                          hint=f"psops expands at most {MAX_ALIAS_NODES} aliased nodes per "
+                                               "document (see docs/limits.md)")
                     val = copy.deepcopy(val)
                 else:
+                    nodes += 1
                     val = self.scalar(e)
                     if e.anchor:
                         self.anchors[e.anchor] = val
+                        sizes[e.anchor] = 1
                 if not stack:
                     root_value = ("scalar", e, val)
                     continue
@@ -843,6 +907,9 @@ class _Loader:
                 if e.style in ("|", ">"):
                     self.scalar_roles[e.start_mark.index] = role
             elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise _too_deep()
+                nodes += 1
                 is_map = cls is ev.MappingStartEvent
                 obj: Any = Mapping() if is_map else []
                 flow = bool(e.flow_style)
@@ -850,8 +917,8 @@ class _Loader:
                 if not stack:
                     if not is_map:
                         raise CannotReadInput(
-                            "Error unmarshalling file: yaml: unmarshal errors:\n"
-                            "  cannot unmarshal !!seq into map[string]interface {}"
+                            "Error unmarshalling file: yaml: unmarshal errors: "
+                            "cannot unmarshal !!seq into map[string]interface {}"
                         )
                     doc_root = obj
                     role = _Role(obj, 0, "root", obj, flow)
@@ -871,14 +938,15 @@ class _Loader:
                 if e.anchor:
                     self.anchors[e.anchor] = _IN_PROGRESS
                 self.note_start(e.start_mark.index, role)
-                stack.append(
-                    _Frame("map" if is_map else "seq", obj, role, col, flow, indentless,
-                           e.start_mark.index, e.anchor)
-                )
+                frame = _Frame("map" if is_map else "seq", obj, role, col, flow, indentless,
+                               e.start_mark.index, e.anchor)
+                frame.nodes_before = nodes - 1
+                stack.append(frame)
             elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
                 fr = stack.pop()
                 if fr.anchor:
                     self.anchors[fr.anchor] = fr.obj
+                    sizes[fr.anchor] = nodes - fr.nodes_before
                 if fr.flow:
                     if not stack or not stack[-1].flow:
                         self.flow_spans.append((fr.start, e.end_mark.index, fr.role))
@@ -890,6 +958,8 @@ class _Loader:
                 doc_root = None
                 root_value = None
                 self.anchors = {}
+                nodes = aliased = 0
+                sizes = {}
             elif cls is ev.DocumentEndEvent:
                 if doc_root is None:
                     doc_root = Mapping()
@@ -898,8 +968,8 @@ class _Loader:
                         if sval is not None:
                             tag = _short_tag(se, sval)
                             raise CannotReadInput(
-                                "Error unmarshalling file: yaml: unmarshal errors:\n"
-                                f"  line {se.start_mark.line + 1}: cannot unmarshal {tag} `{se.value}` "
+                                "Error unmarshalling file: yaml: unmarshal errors: "
+                                f"line {se.start_mark.line + 1}: cannot unmarshal {tag} "
                                 "into map[string]interface {}"
                             )
                 self.docs.append(doc_root)
@@ -946,7 +1016,7 @@ class _Loader:
             if not e.style and tag is None:  # plain: style None (Python parser) or "" (libyaml)
                 rtag, val = resolve_plain(value)
                 if rtag == _UINT:
-                    raise self.fail(e.start_mark, f"Cannot walk value, unknown type: uint64 ({value})")
+                    raise self.fail(e.start_mark, "Cannot walk value, unknown type: uint64")
                 return val
             return value
         short = tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else None
@@ -970,7 +1040,7 @@ class _Loader:
         if short in ("map", "seq", "omap", "set"):
             return value
         shown = "str" if rtag in (_MERGE, _UINT) else rtag
-        raise self.fail(e.start_mark, f"cannot decode !!{shown} `{value}` as a !!{short}")
+        raise self.fail(e.start_mark, f"cannot decode !!{shown} as a !!{short}")
 
     # -- comments -------------------------------------------------------------------------------------
     def place_comments(self, tokens: Iterable[Any], hashes: list[int]) -> None:
