@@ -101,6 +101,27 @@ def test_every_operation_is_recorded_field_by_field(audited_repo: Path, age_key:
     _no_secrets(log.read_text(), "k-888", age_key.identity, data_key.hex(), base64.b64encode(data_key).decode())
 
 
+def test_set_unset_and_exec_commands_are_recorded(audited_repo: Path, age_key: AgeKey, psops_bin: str) -> None:
+    """Every command that decrypts is in the trail, not only decrypt itself."""
+    work = audited_repo
+    key_file = write_age_identity(work / "k.txt", age_key.identity)
+    env = {"SOPS_AGE_KEY_FILE": str(key_file)}
+    f = work / "s.yaml"
+    f.write_text(PLAIN)
+    ok(run(psops_bin, "encrypt", "-i", f, env=env))
+    ok(run(psops_bin, "set", f, '["extra"]', '"x-999-new"', env=env))
+    ok(run(psops_bin, "unset", f, '["extra"]', env=env))
+    ok(run(psops_bin, "exec-env", "--flatten", f, "true", env=env))
+    ok(run(psops_bin, "exec-file", f, "cat {} >/dev/null", env=env))
+    log = work / "logs" / "audit.jsonl"
+    recs = _records(log)
+    age = [{"kind": "age", "key": age_key.recipient}]
+    assert [r["operation"] for r in recs] == ["encrypt", "set", "unset", "exec-env", "exec-file"]
+    for rec in recs[1:]:
+        _assert_record(rec, operation=rec["operation"], file=f, outcome="ok", keys=age)
+    _no_secrets(log.read_text(), "x-999-new", age_key.identity)
+
+
 def test_failures_before_any_key_are_recorded(audited_repo: Path, psops_bin: str) -> None:
     bad = audited_repo / "broken.yaml"
     bad.write_text("a: [unclosed\n")

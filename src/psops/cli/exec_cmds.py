@@ -15,6 +15,7 @@ from psops.editing.signals import SignalTrap
 from psops.errors import CannotWriteOutput
 from psops.exec import DEFAULT_FILENAME, exec_command, plaintext_path, run_command, secrets_env
 from psops.files import read_input
+from psops.lifecycle.audit import audited
 from psops.operations import decrypt_bytes, open_encrypted, resolve_formats
 
 CommandArg = Annotated[
@@ -68,7 +69,7 @@ def exec_env(
         psops exec-env secrets.enc.yaml './deploy.sh'
         psops exec-env --pristine secrets.enc.env 'env'
     """
-    with about(file):
+    with about(file), audited("exec-env", file, config=config):
         fin, _ = resolve_formats(file, input_type, None)
         opened = open_encrypted(read_input(file), input_format=fin, ignore_mac=ignore_mac,
                                 decryption_order=_order(decryption_order), settings=store_settings(config, file))
@@ -102,7 +103,7 @@ def exec_file(
         psops exec-file secrets.enc.json 'jq .db {}'
         psops exec-file --no-fifo --filename app.ini secrets.enc.ini './app --config {}'
     """
-    with about(file):
+    with about(file), audited("exec-file", file, config=config):
         fin, fout = resolve_formats(file, input_type, output_type)
         result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
                                decryption_order=_order(decryption_order), settings=store_settings(config, file))

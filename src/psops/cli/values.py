@@ -17,6 +17,7 @@ from psops.cli.output import about, warn
 from psops.errors import CannotReadInput, ConflictingParameters, MissingArgument
 from psops.files import atomic_write, read_input
 from psops.formats.textutil import decode_utf8
+from psops.lifecycle.audit import audited
 from psops.operations import resolve_formats
 from psops.values import ValueChange, parse_value, set_value, unset_value
 
@@ -99,7 +100,7 @@ def set_value_command(
         psops set secrets.enc.yaml '["db"]["password"]' '"s3cr3t"'
         echo '{"a": 1}' | psops set --value-stdin f.enc.json '["x"]'
     """
-    with about(file):
+    with about(file), audited("set", file, config=config):
         _check_file(file)
         text = _read_value(value, value_file, value_stdin)
         fin, fout = resolve_formats(file, input_type, output_type)
@@ -127,7 +128,7 @@ def unset_value_command(
         psops unset secrets.enc.yaml '["db"]["password"]'
         psops unset --idempotent f.enc.json '["tags"][0]'
     """
-    with about(file):
+    with about(file), audited("unset", file, config=config):
         _check_file(file)
         fin, fout = resolve_formats(file, input_type, output_type)
         change = unset_value(read_input(file), index, input_format=fin, output_format=fout, ignore_mac=ignore_mac,
