@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fixtures.cli import ok, run
+from fixtures.cli import assert_clean_error, ok, run
 from fixtures.lifecycle import sops_block, write_policy
 from psops.lifecycle.status import status_of, summarize
 
@@ -35,3 +35,16 @@ def test_status_without_any_key(work: Path, age_key: AgeKey, other_age_key: AgeK
     assert items[2].error == "no such file"
     assert summarize(items) == "3 files: 1 encrypted, 1 stale, 1 not encrypted, 1 unreadable"
     assert all("secret-value" not in repr(i) for i in items)
+
+
+def test_malformed_rotate_after_is_a_config_error_not_a_rotation(work: Path, age_env: AgeKey, psops_bin: str) -> None:
+    """rotate --due and status must refuse a policy whose rotate_after cannot be read (exit 5), touching nothing."""
+    write_policy(work, [{"path_regex": r"\.yaml$", "age": age_env.recipient}])
+    f = work / "s.yaml"
+    f.write_text("a: secret\n")
+    ok(run(psops_bin, "encrypt", "-i", f))
+    before = f.read_bytes()
+    write_policy(work, [{"path_regex": r"\.yaml$", "age": age_env.recipient, "rotate_after": "ninety days"}])
+    assert_clean_error(run(psops_bin, "rotate", "--due", f), 5)
+    assert f.read_bytes() == before
+    assert_clean_error(run(psops_bin, "status", "--check", f), 5)

@@ -67,9 +67,12 @@ def _rule_for(path: str, config: Path | None) -> tuple[CreationRule | None, str]
 
 
 def status_of(path: str, *, config: Path | None = None, now: datetime) -> FileStatus:
-    """The status of one file at time ``now`` (errors reading it are reported in ``error``, not raised)."""
+    """The status of one file at time ``now``: errors reading the file are reported in ``error``; an invalid
+    policy (e.g. a malformed ``rotate_after``) is raised, since it concerns every file, not this one."""
     try:
         return _status(path, config, now)
+    except PolicyError:
+        raise
     except PsopsError as exc:
         return FileStatus(path=path, encrypted=False, error=exc.message)
 
