@@ -189,7 +189,10 @@ def cli_page() -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 def error_classes() -> list[type]:
-    """Every PsopsError class psops defines (the errors module and the modules that extend it)."""
+    """Every public PsopsError class psops defines (the errors module and the modules that extend it).
+
+    Private subclasses (``_Name``) are module-internal markers that keep their parent's exit code; they are
+    left out so the page does not depend on which modules happen to be imported."""
     import psops.policy.config  # noqa: F401  (defines InvalidKeySpec)
     from psops.errors import PsopsError
 
@@ -197,7 +200,7 @@ def error_classes() -> list[type]:
     todo: list[type] = [PsopsError]
     while todo:
         cls = todo.pop(0)
-        if cls.__module__.startswith("psops."):
+        if cls.__module__.startswith("psops.") and not cls.__name__.startswith("_"):
             found.append(cls)
         todo.extend(sorted(cls.__subclasses__(), key=lambda c: c.__name__))
     return found
