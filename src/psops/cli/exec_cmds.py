@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from psops.cli import options as o
-from psops.cli.keysel import store_settings
+from psops.cli.keysel import parse_decryption_order, store_settings
 from psops.cli.output import about, warn
 from psops.editing.signals import SignalTrap
 from psops.errors import CannotWriteOutput
@@ -45,9 +45,6 @@ Filename = Annotated[
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9._+@%,=/:-]+$")
 
 
-def _order(decryption_order: str | None) -> list[str] | None:
-    return [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
-
 
 def exec_env(
     file: o.FileArg,
@@ -72,7 +69,8 @@ def exec_env(
     with about(file), audited("exec-env", file, config=config):
         fin, _ = resolve_formats(file, input_type, None)
         opened = open_encrypted(read_input(file), input_format=fin, ignore_mac=ignore_mac,
-                                decryption_order=_order(decryption_order), settings=store_settings(config, file))
+                                decryption_order=parse_decryption_order(decryption_order),
+                                settings=store_settings(config, file))
         for message in opened.warnings:
             warn(f"{file}: {message}")
         secrets = secrets_env(opened.doc[0], flatten=flatten)
@@ -106,7 +104,8 @@ def exec_file(
     with about(file), audited("exec-file", file, config=config):
         fin, fout = resolve_formats(file, input_type, output_type)
         result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
-                               decryption_order=_order(decryption_order), settings=store_settings(config, file))
+                               decryption_order=parse_decryption_order(decryption_order),
+                                settings=store_settings(config, file))
         for message in result.warnings:
             warn(f"{file}: {message}")
         # the trap spans the temp dir's whole life: no signal can end psops between creation and removal

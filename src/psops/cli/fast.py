@@ -194,6 +194,7 @@ def decrypt(file: str, in_place: bool = False, output: Path | None = None, extra
             decryption_order: str | None = None, filename_override: str | None = None,
             config: Path | None = None, indent: int | None = None) -> None:
     """``psops decrypt``: the one implementation, called by this fast path and by the typer command."""
+    from psops.cli.keysel import parse_decryption_order
     from psops.cli.output import about, check_destination, emit, warn
     from psops.files import read_input
     from psops.formats import StoreSettings
@@ -203,7 +204,7 @@ def decrypt(file: str, in_place: bool = False, output: Path | None = None, extra
     with about(name), _audited("decrypt", name, config):
         check_destination(in_place, output, file)
         fin, fout = resolve_formats(name, input_type, output_type)
-        order = [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
+        order = parse_decryption_order(decryption_order)
         if _no_config_possible(config, name):
             settings = StoreSettings()
             if indent is not None:

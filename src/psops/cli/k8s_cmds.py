@@ -79,9 +79,6 @@ def _kinds(values: list[str] | None) -> frozenset[str]:
     return frozenset(k.strip() for v in values or [] for k in v.split(",") if k.strip())
 
 
-def _order(decryption_order: str | None) -> tuple[str, ...] | None:
-    return tuple(k.strip() for k in decryption_order.split(",") if k.strip()) if decryption_order else None
-
 
 def _size(text: str) -> int:
     from psops.k8s.walk import parse_size
@@ -127,8 +124,10 @@ def decrypt(
         raise CannotReadInput("no manifests given and standard input is a terminal",
                               hint="pass files or folders, or pipe a stream: kustomize build . | psops k8s decrypt -")
     given = paths or ["-"]
+    from psops.cli.keysel import parse_decryption_order
+
     options = DecryptOptions(
-        ignore_mac=ignore_mac, decryption_order=_order(decryption_order), only_kinds=_kinds(only_kind),
+        ignore_mac=ignore_mac, decryption_order=parse_decryption_order(decryption_order), only_kinds=_kinds(only_kind),
         skip_kinds=_kinds(skip_kind), indent=indent, jobs=jobs, input_type=input_type,
         walk=WalkOptions(max_file_size=_size(max_file_size), allow_outside_symlinks=allow_outside_symlinks))
     if output_dir is not None:
@@ -227,9 +226,12 @@ def _generate_options(ignore_mac: bool, decryption_order: str | None, max_file_s
     from psops.k8s.walk import WalkOptions
 
     base = Path.cwd()
+    from psops.cli.keysel import parse_decryption_order
+
+    order = parse_decryption_order(decryption_order)
     return GenerateOptions(
         base=base, roots=default_roots(base),
-        decrypt=DecryptOptions(ignore_mac=ignore_mac, decryption_order=_order(decryption_order), jobs=jobs,
+        decrypt=DecryptOptions(ignore_mac=ignore_mac, decryption_order=order, jobs=jobs,
                                walk=WalkOptions(max_file_size=_size(max_file_size))))
 
 

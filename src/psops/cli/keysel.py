@@ -59,6 +59,11 @@ def parse_encryption_context(text: str | None) -> dict[str, str]:
     return out
 
 
+def parse_decryption_order(text: str | None) -> tuple[str, ...] | None:
+    """``--decryption-order age,pgp`` (or SOPS_DECRYPTION_ORDER) -> key kinds; None when not given."""
+    return tuple(k.strip() for k in text.split(",") if k.strip()) if text else None
+
+
 def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
     """Master keys given by key flags (or their SOPS_* environment variables), as one group."""
     from psops.policy import parse_key_list
@@ -120,6 +125,7 @@ __all__ = [
     "KeyFlags",
     "encrypt_plan",
     "flag_groups",
+    "parse_decryption_order",
     "parse_encryption_context",
     "store_settings",
     "with_indent",

@@ -96,9 +96,6 @@ def _parse_keys(specs: list[tuple[str, str | None]], *, aws_profile: str | None,
     return out
 
 
-def _order(decryption_order: str | None) -> list[str] | None:
-    return [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
-
 
 def _now() -> datetime:
     from psops.lifecycle.policy_age import current_time
@@ -180,7 +177,7 @@ def rotate(
         psops rotate --due
         psops rotate --rm-age age1old... secrets/
     """
-    from psops.cli.keysel import store_settings
+    from psops.cli.keysel import parse_decryption_order, store_settings
     from psops.formats import format_for
     from psops.lifecycle.audit import audited
     from psops.lifecycle.rotate import rotate_bytes
@@ -202,7 +199,7 @@ def rotate(
         for f in files:
             _say(f"would rotate {f}")
         return
-    order = _order(decryption_order)
+    order = parse_decryption_order(decryption_order)
 
     def work(path: str) -> str:
         with audited("rotate", path, config=config) as record:
@@ -255,7 +252,7 @@ def updatekeys(
         psops updatekeys --yes
         psops updatekeys secrets/prod.enc.yaml
     """
-    from psops.cli.keysel import store_settings
+    from psops.cli.keysel import parse_decryption_order, store_settings
     from psops.formats import format_for
     from psops.lifecycle.audit import audited
     from psops.lifecycle.updatekeys import plan_bytes, update_keys_bytes
@@ -291,7 +288,7 @@ def updatekeys(
     if not yes and not _confirm(len(plans)):
         _say("psops: nothing was changed")
         return
-    order = _order(decryption_order)
+    order = parse_decryption_order(decryption_order)
     now = _now()
 
     def work(path: str) -> str:

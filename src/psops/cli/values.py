@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from psops.cli import options as o
-from psops.cli.keysel import store_settings
+from psops.cli.keysel import parse_decryption_order, store_settings
 from psops.cli.output import about, warn
 from psops.errors import CannotReadInput, ConflictingParameters, MissingArgument
 from psops.files import atomic_write, read_input
@@ -42,9 +42,6 @@ UnsetIdempotent = Annotated[
     bool, typer.Option("--idempotent", help="Do nothing (no error, no write) if INDEX does not exist.")
 ]
 
-
-def _order(decryption_order: str | None) -> list[str] | None:
-    return [k.strip() for k in decryption_order.split(",") if k.strip()] if decryption_order else None
 
 
 def _check_file(file: str) -> None:
@@ -105,7 +102,7 @@ def set_value_command(
         text = _read_value(value, value_file, value_stdin)
         fin, fout = resolve_formats(file, input_type, output_type)
         change = set_value(read_input(file), index, parse_value(text), input_format=fin, output_format=fout,
-                           ignore_mac=ignore_mac, decryption_order=_order(decryption_order),
+                           ignore_mac=ignore_mac, decryption_order=parse_decryption_order(decryption_order),
                            settings=store_settings(config, file), idempotent=idempotent)
         _finish(file, change)
 
@@ -132,7 +129,8 @@ def unset_value_command(
         _check_file(file)
         fin, fout = resolve_formats(file, input_type, output_type)
         change = unset_value(read_input(file), index, input_format=fin, output_format=fout, ignore_mac=ignore_mac,
-                             decryption_order=_order(decryption_order), settings=store_settings(config, file),
+                             decryption_order=parse_decryption_order(decryption_order),
+                                settings=store_settings(config, file),
                              idempotent=idempotent)
         _finish(file, change)
 

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from psops.cipher import format_time
 from psops.errors import CannotReadInput
 from psops.gofmt import format_float
 from psops.tree import Comment, Value
@@ -56,16 +57,7 @@ def go_float_string(value: float) -> str:
 
 def go_rfc3339(value: datetime) -> str:
     """Go ``time.Format(time.RFC3339)``: whole seconds, ``Z`` for UTC, else ``+hh:mm``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    offset = value.utcoffset() or timedelta(0)
-    if not offset:
-        return text + "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return format_time(value.replace(microsecond=0))
 
 
 def go_value_string(value: Value) -> str:
