@@ -184,3 +184,9 @@ def test_mac_only_encrypted_ignores_clear_values(age_env: AgeKey) -> None:
     enc = _encrypt(age_env, _doc({"a": "one", "b_unencrypted": "x"}), EncryptionRules(mac_only_encrypted=True))
     _tamper(enc, "b_unencrypted", "changed")
     assert to_plain(decrypt_document(enc).doc[0]) == {"a": "one", "b_unencrypted": "changed"}
+
+
+def test_mac_only_encrypted_starts_the_mac_with_sha256_of_sops() -> None:
+    from psops.engine import MAC_ONLY_ENCRYPTED_INIT
+
+    assert hashlib.sha256(b"sops").digest() == MAC_ONLY_ENCRYPTED_INIT

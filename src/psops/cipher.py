@@ -16,8 +16,6 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
-from cryptography.exceptions import InvalidTag
-
 try:  # the AES-GCM class itself, without the ciphers package that re-exports it (a few ms less on every run)
     from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
 
@@ -28,6 +26,18 @@ except (ImportError, AttributeError):  # pragma: no cover - a cryptography relea
 from psops.errors import DecryptError, EncryptError
 from psops.gofmt import format_float
 from psops.tree import Comment, Leaf
+
+
+class _ShortIV(Exception):
+    """An IV shorter than AES-GCM accepts: the value cannot authenticate."""
+
+
+def _is_invalid_tag(exc: Exception) -> bool:
+    """True for cryptography's InvalidTag, imported only when a value fails (it pulls in typing: ~3 ms)."""
+    from cryptography.exceptions import InvalidTag
+
+    return isinstance(exc, InvalidTag)
+
 
 ENC_PREFIX = "ENC[AES256_GCM,"
 _ENC_RE = re.compile(
@@ -196,12 +206,14 @@ class ValueCipher:
             data, iv, tag, type_tag = parse_enc(value)
         except ValueError as exc:
             raise DecryptError(f"value at {aad!r} is corrupt: {exc}") from None
+        aead = self._aead if len(iv) >= 8 else None
         try:
-            aead = self._aead if len(iv) >= 8 else None
             if aead is None:
-                raise InvalidTag
+                raise _ShortIV
             plain = aead.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
-        except InvalidTag:
+        except Exception as exc:
+            if not isinstance(exc, _ShortIV) and not _is_invalid_tag(exc):
+                raise
             raise DecryptError(
                 f"value at {aad!r} failed authentication (tampered, moved, or a different data key)",
                 hint="restore the file from version control",

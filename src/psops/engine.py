@@ -9,15 +9,8 @@ and each group wraps one share. Clocks and randomness are parameters so tests ca
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import threading
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from psops import shamir
 from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
@@ -43,11 +36,33 @@ from psops.metadata import (
     parse_metadata,
     split_metadata,
 )
+from psops.record import Record
 from psops.selection import EncryptionRules
 from psops.tree import Comment, Document, Leaf, Mapping, Value
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
+    from datetime import datetime
+
+try:  # hmac.compare_digest itself, without importing hmac (and hashlib's OpenSSL binding through it)
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # pragma: no cover - another interpreter
+    from hmac import compare_digest  # type: ignore[no-redef]
+
+try:  # the interpreter's own SHA-512: loading OpenSSL's hashlib binding costs ~4 ms of a small decrypt
+    from _sha2 import sha512 as _sha512  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
+except ImportError:
+    try:
+        from _sha512 import sha512 as _sha512  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # an interpreter built without it
+        from hashlib import sha512 as _sha512  # type: ignore[assignment,no-redef,unused-ignore]
+
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
-_MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
+# SHA-256 of b"sops": the MAC's initial input under mac_only_encrypted (tests/test_engine.py recomputes it)
+MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69")
 
 
 def _aad(path: tuple[str, ...]) -> str:
@@ -61,13 +76,13 @@ class _TreeWalker:
         self.cipher = cipher
         self.rules = rules
         self.decrypting = decrypting
-        self.hasher = hashlib.sha512()
+        self.hasher = _sha512()
         if rules.mac_only_encrypted:
-            self.hasher.update(_MAC_ONLY_ENCRYPTED_INIT)
+            self.hasher.update(MAC_ONLY_ENCRYPTED_INIT)
         self.warnings: list[str] = []
 
     def mac(self) -> str:
-        return self.hasher.hexdigest().upper()
+        return str(self.hasher.hexdigest()).upper()
 
     def value(self, value: Value, path: tuple[str, ...], active: tuple[str, ...]) -> Value:
         if isinstance(value, Mapping):
@@ -213,15 +228,23 @@ class _ServiceLocks:
     Groups are unwrapped concurrently; a service that keeps unsynchronised state (identities loaded on first
     use, a gpg-agent) is then entered by one group at a time, while network services run in parallel."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrent: bool) -> None:
+        self._concurrent = concurrent
         self._locks: dict[str, threading.Lock] = {}
 
     def prepare(self, kind: str) -> None:
-        if is_supported(kind) and not getattr(get_service(kind), "thread_safe", False):
+        if is_supported(kind) and not getattr(get_service(kind), "thread_safe", False) and self._concurrent:
+            import threading  # only with several groups: a single group runs in this thread, no lock needed
+
             self._locks.setdefault(kind, threading.Lock())
 
     def hold(self, kind: str) -> AbstractContextManager[object]:
-        return self._locks.get(kind) or nullcontext()
+        lock = self._locks.get(kind)
+        if lock is not None:
+            return lock
+        from contextlib import nullcontext
+
+        return nullcontext()
 
 
 def _unwrap_group(gi: int, group: Sequence[KeyStanza], rank: dict[str, int],
@@ -268,7 +291,7 @@ def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = Non
     order = _order(decryption_order)
     rank = {kind: i for i, kind in enumerate(order)}
     groups = meta.key_groups
-    locks = _ServiceLocks()
+    locks = _ServiceLocks(concurrent=len(groups) > 1)
     for kind in dict.fromkeys(s.kind for g in groups for s in g):
         locks.prepare(kind)  # services are built here, in this thread, before any worker runs
     if len(groups) == 1:
@@ -324,19 +347,22 @@ def verify_mac(cipher: ValueCipher, meta: Metadata, computed: str) -> None:
     except (DecryptError, ValueError):
         raise MacMismatch("MAC mismatch: the stored MAC does not authenticate (lastmodified or mac altered)",
                           hint="restore the file from version control; --ignore-mac reads it anyway") from None
-    if not hmac.compare_digest(stored.decode("ascii", "replace").upper(), computed):
+    if not compare_digest(stored.decode("ascii", "replace").upper(), computed):
         raise MacMismatch("MAC mismatch: the file's content does not match its MAC (it was modified)",
                           hint="restore the file from version control; --ignore-mac reads it anyway")
 
 
-@dataclass
-class Decrypted:
+class Decrypted(Record):
     """A decrypted document with what is needed to write it back encrypted under the same data key."""
 
-    doc: Document
-    metadata: Metadata
-    cipher: ValueCipher
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("doc", "metadata", "cipher", "warnings")
+
+    def __init__(self, doc: Document, metadata: Metadata, cipher: ValueCipher,
+                 warnings: list[str] | None = None) -> None:
+        self.doc = doc
+        self.metadata = metadata
+        self.cipher = cipher
+        self.warnings: list[str] = [] if warnings is None else warnings
 
 
 def open_document(doc: Document) -> tuple[Document, Metadata]:
@@ -376,7 +402,10 @@ def encrypt_document(doc: Document, groups: Sequence[Sequence[KeyStanza]], *, ru
         rules = rules.with_default()
     data_key = random(32)
     wrapped = wrap_data_key(data_key, groups, shamir_threshold, random=random)
-    now = now or datetime.now(UTC)
+    if now is None:
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
     meta = Metadata(key_groups=wrapped, rules=rules,
                     shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0,
                     extensions={DATA_KEY_CREATED_AT: now_rfc3339(now)})  # for rotate_after (docs/lifecycle.md)

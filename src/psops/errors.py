@@ -7,7 +7,7 @@ an optional ``hint:`` line) and the exit code SOPS uses for the same condition, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from psops.record import Record
 
 
 class PsopsError(Exception):
@@ -131,14 +131,16 @@ class NotMine(Exception):
     """Raised by a key service's unwrap when none of its identities fits the stanza (try the next key)."""
 
 
-@dataclass
-class KeyAttempt:
+class KeyAttempt(Record):
     """One master key tried while unwrapping the data key, and why it failed."""
 
-    group: int
-    kind: str
-    key: str
-    reason: str
+    __slots__ = ("group", "kind", "key", "reason")
+
+    def __init__(self, group: int, kind: str, key: str, reason: str) -> None:
+        self.group = group
+        self.kind = kind
+        self.key = key
+        self.reason = reason
 
 
 # Where each key type finds its identity or credentials, for NoKeyMatched's hint.

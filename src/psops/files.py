@@ -15,7 +15,6 @@ import contextlib
 import os
 import stat
 import sys
-from pathlib import Path
 
 from psops.errors import CannotReadInput, CannotWriteOutput
 from psops.limits import MAX_INPUT_BYTES
@@ -52,34 +51,34 @@ def read_input(path: str) -> bytes:
     return data
 
 
-def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, default_mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically, keeping its mode (``default_mode`` for a new file)."""
-    target = Path(path)
-    if target.is_symlink():
-        raise CannotWriteOutput("refusing to replace a symbolic link", path=str(target),
+    target = os.fspath(path)  # os.path, not pathlib: importing pathlib costs ~5 ms at start-up
+    if os.path.islink(target):
+        raise CannotWriteOutput("refusing to replace a symbolic link", path=target,
                                 hint="write to the link's target path instead")
     owner: tuple[int, int] | None = None
     try:
-        info = target.stat()
+        info = os.stat(target)
         mode = stat.S_IMODE(info.st_mode)
         owner = (info.st_uid, info.st_gid)
     except FileNotFoundError:
         mode = default_mode
     except OSError as exc:
-        raise CannotWriteOutput(f"cannot stat: {exc.strerror}", path=str(target)) from None
+        raise CannotWriteOutput(f"cannot stat: {exc.strerror}", path=target) from None
     if owner is not None and not os.access(target, os.W_OK):
-        raise CannotWriteOutput("the file is read-only", path=str(target),
+        raise CannotWriteOutput("the file is read-only", path=target,
                                 hint="make it writable (chmod u+w) if you mean to replace it")
     if owner is not None and not stat.S_ISREG(info.st_mode):
         _write_special(target, info.st_mode, data)  # a device or FIFO is written to, never replaced
         return
     import tempfile  # here, not at module level: reading and printing need no temp files
 
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = os.path.dirname(target) or "."
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".psops-tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".psops-tmp", dir=folder)
     except OSError as exc:
-        raise CannotWriteOutput(f"cannot create a file next to it: {exc.strerror}", path=str(target)) from None
+        raise CannotWriteOutput(f"cannot create a file next to it: {exc.strerror}", path=target) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -92,7 +91,7 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise CannotWriteOutput(f"cannot write: {exc.strerror}", path=str(target)) from None
+        raise CannotWriteOutput(f"cannot write: {exc.strerror}", path=target) from None
     with contextlib.suppress(OSError):
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
@@ -101,10 +100,10 @@ def atomic_write(path: str | Path, data: bytes, *, default_mode: int = 0o600) ->
             os.close(dir_fd)
 
 
-def _write_special(target: Path, mode: int, data: bytes) -> None:
+def _write_special(target: str, mode: int, data: bytes) -> None:
     """Write into an existing non-regular file (``--output /dev/null``, a FIFO); a directory is refused."""
     if stat.S_ISDIR(mode):
-        raise CannotWriteOutput("is a directory", path=str(target), hint="name a file inside it")
+        raise CannotWriteOutput("is a directory", path=target, hint="name a file inside it")
     try:
         fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -114,7 +113,7 @@ def _write_special(target: Path, mode: int, data: bytes) -> None:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise CannotWriteOutput(f"cannot write: {exc.strerror}", path=str(target)) from None
+        raise CannotWriteOutput(f"cannot write: {exc.strerror}", path=target) from None
 
 
 def _keep_owner(tmp: str, uid: int, gid: int) -> None:

@@ -9,13 +9,13 @@ struct order so files look as if ``sops`` wrote them. Stanzas of key kinds psops
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from psops.cipher import format_time, parse_time
 from psops.errors import CannotReadInput, MetadataNotFound
 from psops.keys import KNOWN_KINDS
 from psops.keys.base import KeyStanza
+from psops.record import Record
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 from psops.tree import Comment, Document, Mapping, Value
 
@@ -33,19 +33,26 @@ _TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "
 _SEMVER_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
-@dataclass
-class Metadata:
-    """The parsed ``sops`` block of one file."""
+class Metadata(Record):
+    """The parsed ``sops`` block of one file.
 
-    key_groups: list[list[KeyStanza]]
-    rules: EncryptionRules = field(default_factory=EncryptionRules)
-    shamir_threshold: int = 0
-    lastmodified: str = ""
-    mac: str = ""
-    version: str = WRITE_VERSION
-    # psops' own fields of the sops block (names starting with ``psops_``, e.g. the data key's creation time,
-    # see docs/lifecycle.md): sops ignores them when reading and drops them when it rewrites the file.
-    extensions: dict[str, str] = field(default_factory=dict)
+    ``extensions`` holds psops' own fields of the sops block (names starting with ``psops_``, e.g. the data
+    key's creation time, see docs/lifecycle.md): sops ignores them when reading and drops them when it
+    rewrites the file.
+    """
+
+    __slots__ = ("key_groups", "rules", "shamir_threshold", "lastmodified", "mac", "version", "extensions")
+
+    def __init__(self, key_groups: list[list[KeyStanza]], rules: EncryptionRules | None = None,
+                 shamir_threshold: int = 0, lastmodified: str = "", mac: str = "", version: str = WRITE_VERSION,
+                 extensions: dict[str, str] | None = None) -> None:
+        self.key_groups = key_groups
+        self.rules = EncryptionRules() if rules is None else rules
+        self.shamir_threshold = shamir_threshold
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.version = version
+        self.extensions: dict[str, str] = {} if extensions is None else extensions
 
     def threshold(self) -> int:
         """The number of groups needed to recover the data key (1 for a single group)."""

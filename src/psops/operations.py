@@ -7,34 +7,41 @@ creation rule of the nearest ``.sops-policy.yaml``/``.sops.yaml``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-
 from psops.engine import Decrypted, decrypt_document, encrypt_document, has_metadata, seal_document
 from psops.errors import AlreadyEncrypted, CannotDumpTree, NoEncryptionKey, PsopsError
 from psops.formats import StoreSettings, format_for, get_store
 from psops.keys.base import KeyStanza
 from psops.metadata import attach_metadata, build_metadata
+from psops.record import Record
 from psops.selection import EncryptionRules
 from psops.tree import Document, Mapping, Value, get_path, parse_path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-@dataclass
-class EncryptPlan:
+
+class EncryptPlan(Record):
     """Everything needed to encrypt one file: keys, threshold, selection rules, layout."""
 
-    key_groups: list[list[KeyStanza]]
-    rules: EncryptionRules = field(default_factory=EncryptionRules)
-    shamir_threshold: int = 0
-    settings: StoreSettings = field(default_factory=StoreSettings)
+    __slots__ = ("key_groups", "rules", "shamir_threshold", "settings")
+
+    def __init__(self, key_groups: list[list[KeyStanza]], rules: EncryptionRules | None = None,
+                 shamir_threshold: int = 0, settings: StoreSettings | None = None) -> None:
+        self.key_groups = key_groups
+        self.rules = EncryptionRules() if rules is None else rules
+        self.shamir_threshold = shamir_threshold
+        self.settings = StoreSettings() if settings is None else settings
 
 
-@dataclass
-class DecryptResult:
+class DecryptResult(Record):
     """Output bytes plus warnings for stderr."""
 
-    data: bytes
-    warnings: list[str]
+    __slots__ = ("data", "warnings")
+
+    def __init__(self, data: bytes, warnings: list[str]) -> None:
+        self.data = data
+        self.warnings = warnings
 
 
 def encrypt_bytes(data: bytes, plan: EncryptPlan, *, input_format: str, output_format: str) -> bytes:
@@ -48,7 +55,7 @@ def encrypt_bytes(data: bytes, plan: EncryptPlan, *, input_format: str, output_f
         )
     is_binary = input_format == "binary"
     if is_binary:
-        plan = replace(plan, rules=EncryptionRules())
+        plan = plan.replace(rules=EncryptionRules())
     encrypted, meta = encrypt_document(doc, plan.key_groups, rules=plan.rules,
                                        shamir_threshold=plan.shamir_threshold, default_rules=not is_binary)
     out_fmt = "json" if output_format == "binary" else output_format

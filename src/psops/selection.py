@@ -8,10 +8,9 @@ SOPS applies ``unencrypted_suffix: _unencrypted`` and writes it to the metadata.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
-from functools import cached_property
 
 from psops.errors import ConflictingParameters
+from psops.record import FrozenRecord
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -23,35 +22,63 @@ RULE_NAMES: tuple[str, ...] = (
     "unencrypted_comment_regex",
     "encrypted_comment_regex",
 )
+FIELD_NAMES: tuple[str, ...] = (*RULE_NAMES, "mac_only_encrypted")
 
 
-@dataclass(frozen=True)
-class EncryptionRules:
+def _compile(name: str, pattern: str) -> re.Pattern[str] | None:
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConflictingParameters(f"invalid {name} {pattern!r}: {exc}") from exc
+
+
+class EncryptionRules(FrozenRecord):
     """The selection rule of a file (at most one of the six is set) and ``mac_only_encrypted``."""
 
-    unencrypted_suffix: str = ""
-    encrypted_suffix: str = ""
-    unencrypted_regex: str = ""
-    encrypted_regex: str = ""
-    unencrypted_comment_regex: str = ""
-    encrypted_comment_regex: str = ""
-    mac_only_encrypted: bool = False
+    __slots__ = (*RULE_NAMES, "mac_only_encrypted", "_regex", "_comment_regex")
+    unencrypted_suffix: str
+    encrypted_suffix: str
+    unencrypted_regex: str
+    encrypted_regex: str
+    unencrypted_comment_regex: str
+    encrypted_comment_regex: str
+    mac_only_encrypted: bool
+    _regex: re.Pattern[str] | None
+    _comment_regex: re.Pattern[str] | None
 
-    def __post_init__(self) -> None:
-        set_rules = [name for name in RULE_NAMES if getattr(self, name)]
+    def __init__(self, unencrypted_suffix: str = "", encrypted_suffix: str = "", unencrypted_regex: str = "",
+                 encrypted_regex: str = "", unencrypted_comment_regex: str = "", encrypted_comment_regex: str = "",
+                 mac_only_encrypted: bool = False) -> None:
+        values = (unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex,
+                  unencrypted_comment_regex, encrypted_comment_regex)
+        set_rules = [name for name, value in zip(RULE_NAMES, values, strict=True) if value]
         if len(set_rules) > 1:
             raise ConflictingParameters(
                 "only one of " + ", ".join(set_rules) + " may be set",
                 hint="keep a single encrypted/unencrypted suffix or regex rule",
             )
-        for name in ("unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex",
-                     "encrypted_comment_regex"):
-            pattern = getattr(self, name)
-            if pattern:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ConflictingParameters(f"invalid {name} {pattern!r}: {exc}") from exc
+        for name, value in zip(RULE_NAMES, values, strict=True):
+            self._set(name, value)
+        self._set("mac_only_encrypted", mac_only_encrypted)
+        self._set("_regex", _compile("unencrypted_regex" if unencrypted_regex else "encrypted_regex",
+                                     unencrypted_regex or encrypted_regex))
+        self._set("_comment_regex", _compile(
+            "unencrypted_comment_regex" if unencrypted_comment_regex else "encrypted_comment_regex",
+            unencrypted_comment_regex or encrypted_comment_regex))
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in FIELD_NAMES)
+
+    def __repr__(self) -> str:
+        return "EncryptionRules(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FIELD_NAMES) + ")"
+
+    def replace(self, **changes: object) -> EncryptionRules:
+        """A copy with ``changes`` applied (the rule checks run again)."""
+        values: dict[str, object] = {name: getattr(self, name) for name in FIELD_NAMES}
+        values.update(changes)
+        return EncryptionRules(**values)  # type: ignore[arg-type]
 
     def with_default(self) -> EncryptionRules:
         """Return these rules, with ``unencrypted_suffix: _unencrypted`` when no rule is set (SOPS default)."""
@@ -64,16 +91,6 @@ class EncryptionRules:
         """The rule fields to write into the ``sops`` block, in SOPS' order (empty ones omitted)."""
         out: dict[str, object] = {name: getattr(self, name) for name in RULE_NAMES if getattr(self, name)}
         return out
-
-    @cached_property
-    def _regex(self) -> re.Pattern[str] | None:
-        pattern = self.unencrypted_regex or self.encrypted_regex
-        return re.compile(pattern) if pattern else None
-
-    @cached_property
-    def _comment_regex(self) -> re.Pattern[str] | None:
-        pattern = self.unencrypted_comment_regex or self.encrypted_comment_regex
-        return re.compile(pattern) if pattern else None
 
     @property
     def uses_comments(self) -> bool:
@@ -98,7 +115,7 @@ class EncryptionRules:
 def rules_from_mapping(values: dict[str, object]) -> EncryptionRules:
     """Build rules from a metadata or config mapping, ignoring unrelated keys."""
     kwargs: dict[str, object] = {}
-    for f in fields(EncryptionRules):
-        if f.name in values and values[f.name] not in (None, ""):
-            kwargs[f.name] = bool(values[f.name]) if f.name == "mac_only_encrypted" else str(values[f.name])
+    for name in FIELD_NAMES:
+        if name in values and values[name] not in (None, ""):
+            kwargs[name] = bool(values[name]) if name == "mac_only_encrypted" else str(values[name])
     return EncryptionRules(**kwargs)  # type: ignore[arg-type]

@@ -13,31 +13,41 @@ as in SOPS, because the path becomes the AAD of each encrypted value. This modul
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Union
 
 from psops.errors import InvalidTreePath
+from psops.record import FrozenRecord, Record
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a decrypt of a JSON file never imports typing
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
+    from typing import TypeAlias, Union
+
+    Leaf: TypeAlias = Union[str, int, float, bool, datetime, bytes, "Comment", None]
+    Value: TypeAlias = Union["Mapping", list["Value"], Leaf]
+    Key: TypeAlias = Union[str, "Comment"]
+    Document: TypeAlias = list["Mapping"]
+else:  # the names exist at run time too, for modules importing them for their own annotations
+    Leaf = Value = Key = Document = object
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+class Comment(FrozenRecord):
     """A comment line; ``text`` is everything after the ``#`` marker, leading spaces kept."""
 
+    __slots__ = ("text",)
     text: str
 
-
-Leaf = Union[str, int, float, bool, None, datetime, bytes, Comment]
-Value = Union["Mapping", list["Value"], Leaf]
-Key = Union[str, Comment]
+    def __init__(self, text: str) -> None:
+        self._set("text", text)
 
 
-@dataclass(slots=True)
-class Mapping:
+class Mapping(Record):
     """An ordered mapping whose items may include comment pseudo-items."""
 
-    items: list[tuple[Key, Value]] = field(default_factory=list)
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple[Key, Value]] | None = None) -> None:
+        self.items: list[tuple[Key, Value]] = [] if items is None else items
 
     def get(self, key: str, default: Value = None) -> Value:
         """Return the value of the first item named ``key``, else ``default``."""
@@ -79,7 +89,6 @@ class Mapping:
         return len(self.items)
 
 
-Document = list[Mapping]
 
 _PATH_COMPONENT = re.compile(r'\[\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(-?\d+))\s*\]')
 
@@ -157,6 +166,8 @@ def to_plain(value: Value) -> object:
 
 def from_plain(value: object) -> Value:
     """Build a tree from plain Python dicts, lists and scalars."""
+    from datetime import datetime
+
     if isinstance(value, dict):
         return Mapping([(str(k), from_plain(v)) for k, v in value.items()])
     if isinstance(value, list | tuple):

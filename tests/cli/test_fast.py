@@ -195,7 +195,7 @@ def test_parse_accepts_common_invocations() -> None:
     assert fast.parse(["decrypt", "f.yaml"], {}) == ("decrypt", {"file": "f.yaml"})
     assert fast.parse(["decrypt", "-i", "f.yaml"], {}) == ("decrypt", {"file": "f.yaml", "in_place": True})
     assert fast.parse(["decrypt", "--output", "o.yaml", "f.yaml"], {}) == (
-        "decrypt", {"file": "f.yaml", "output": Path("o.yaml")})
+        "decrypt", {"file": "f.yaml", "output": "o.yaml"})
     assert fast.parse(["encrypt", "--age=age1x", "-"], {}) == ("encrypt", {"file": "-", "age": "age1x"})
     assert fast.parse(["encrypt", "--shamir-secret-sharing-threshold", "2", "f.yaml"], {}) == (
         "encrypt", {"file": "f.yaml", "shamir_secret_sharing_threshold": 2})
@@ -208,7 +208,7 @@ def test_parse_takes_environment_variables_like_click() -> None:
         "decrypt", {"file": "f.yaml", "decryption_order": "age"})
     assert fast.parse(["encrypt", "f.yaml"], env) == ("encrypt", {"file": "f.yaml", "age": "age1env"})
     assert fast.parse(["decrypt", "f.yaml"], {"SOPS_CONFIG": "c.yaml"}) == (
-        "decrypt", {"file": "f.yaml", "config": Path("c.yaml")})
+        "decrypt", {"file": "f.yaml", "config": "c.yaml"})
 
 
 @pytest.mark.parametrize("args", [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,7 +160,7 @@ def _updatekeys(data: bytes, *recipients: str) -> bytes:
     doc, meta = open_document(store.load(data))
     key = unwrap_data_key(meta)
     groups = wrap_data_key(key, [[KeyStanza("age", {"recipient": r}) for r in recipients]])
-    attach_metadata(doc, build_metadata(replace(meta, key_groups=groups), empty_list_as_null=True))
+    attach_metadata(doc, build_metadata(meta.replace(key_groups=groups), empty_list_as_null=True))
     return store.dump(doc)
 
 

@@ -18,9 +18,12 @@ no SOPS_CONFIG, no ``.sops-policy.yaml``/``.sops.yaml`` above the file or the wo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
 
 FLAG = "flag"
 TEXT = "text"
@@ -143,7 +146,7 @@ def parse(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Invoc
 
 def _convert(kind: str, value: str) -> object | None:
     if kind == PATH:
-        return Path(value)
+        return value  # a str: the commands take str or Path; pathlib is not imported on this path
     if kind == COUNT:
         return int(value) if value.isascii() and value.isdigit() else None
     return value
@@ -156,7 +159,7 @@ def run(invocation: Invocation) -> None:
     target(**values)
 
 
-def _no_config_possible(config: Path | None, name: str) -> bool:
+def _no_config_possible(config: str | Path | None, name: str) -> bool:
     """True when the creation-rules search is certain to find nothing (so it need not be imported).
 
     Conservative: an explicit or SOPS_CONFIG path, or any entry named like a config file in a folder the
@@ -179,7 +182,7 @@ def _no_config_possible(config: Path | None, name: str) -> bool:
     return True
 
 
-def _audited(operation: str, name: str, config: Path | None) -> AbstractContextManager[object]:
+def _audited(operation: str, name: str, config: str | Path | None) -> AbstractContextManager[object]:
     """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`); when no
     config file can exist there is no ``audit:`` section either, and nothing is imported."""
     if _no_config_possible(config, name):
@@ -189,10 +192,10 @@ def _audited(operation: str, name: str, config: Path | None) -> AbstractContextM
     return audited(operation, name, config=config)
 
 
-def decrypt(file: str, in_place: bool = False, output: Path | None = None, extract: str | None = None,
+def decrypt(file: str, in_place: bool = False, output: str | Path | None = None, extract: str | None = None,
             ignore_mac: bool = False, input_type: str | None = None, output_type: str | None = None,
             decryption_order: str | None = None, filename_override: str | None = None,
-            config: Path | None = None, indent: int | None = None) -> None:
+            config: str | Path | None = None, indent: int | None = None) -> None:
     """``psops decrypt``: the one implementation, called by this fast path and by the typer command."""
     from psops.cli.keysel import parse_decryption_order
     from psops.cli.output import about, check_destination, emit, warn
@@ -222,7 +225,7 @@ def decrypt(file: str, in_place: bool = False, output: Path | None = None, extra
         emit(result.data, path=file, in_place=in_place, output=output)
 
 
-def encrypt(file: str, in_place: bool = False, output: Path | None = None, input_type: str | None = None,
+def encrypt(file: str, in_place: bool = False, output: str | Path | None = None, input_type: str | None = None,
             output_type: str | None = None, age: str | None = None, pgp: str | None = None,
             kms: str | None = None, aws_profile: str | None = None, encryption_context: str | None = None,
             gcp_kms: str | None = None, azure_kv: str | None = None, hc_vault_transit: str | None = None,
@@ -231,7 +234,7 @@ def encrypt(file: str, in_place: bool = False, output: Path | None = None, input
             unencrypted_comment_regex: str | None = None, encrypted_comment_regex: str | None = None,
             mac_only_encrypted: bool = False, shamir_secret_sharing_threshold: int = 0,
             indent: int | None = None, filename_override: str | None = None,
-            config: Path | None = None) -> None:
+            config: str | Path | None = None) -> None:
     """``psops encrypt``: the one implementation, called by this fast path and by the typer command."""
     from psops.cli.keysel import KeyFlags, encrypt_plan
     from psops.cli.output import about, check_destination, emit

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -207,7 +206,7 @@ def encrypt(
             plan = encrypt_plan(file, config=config, keys=keys, flag_rules=flag_rules,
                                 shamir_threshold=shamir_secret_sharing_threshold)
             if mac_only_encrypted:
-                plan = replace(plan, rules=replace(plan.rules, mac_only_encrypted=True))
+                plan = plan.replace(rules=plan.rules.replace(mac_only_encrypted=True))
             data = read_input(file)
             out = encrypt_manifest(data, plan, fmt=detect_format(file, data), where=file)
             if in_place:

@@ -8,14 +8,16 @@ the context also applies to the flat ``kms`` keys of a matching rule (not to ``k
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from pathlib import Path
-
 from psops.errors import InvalidEncryptionContext, PolicyError
 from psops.formats import StoreSettings
 from psops.keys.base import KeyStanza
 from psops.operations import EncryptPlan, require_keys
+from psops.record import FrozenRecord
 from psops.selection import RULE_NAMES, EncryptionRules
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # KeyFlags field -> policy key kind, in the order the stanzas are listed (sops' in-memory order).
 _FLAG_KINDS: tuple[tuple[str, str], ...] = (
@@ -24,19 +26,28 @@ _FLAG_KINDS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class KeyFlags:
+class KeyFlags(FrozenRecord):
     """The key options of one command, as given (comma-separated strings; None when absent)."""
 
-    age: str | None = None
-    pgp: str | None = None
-    kms: str | None = None
-    gcp_kms: str | None = None
-    azure_kv: str | None = None
-    hc_vault_transit: str | None = None
-    hckms: str | None = None
-    aws_profile: str | None = None
-    encryption_context: str | None = None
+    __slots__ = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault_transit", "hckms", "aws_profile",
+                 "encryption_context")
+    age: str | None
+    pgp: str | None
+    kms: str | None
+    gcp_kms: str | None
+    azure_kv: str | None
+    hc_vault_transit: str | None
+    hckms: str | None
+    aws_profile: str | None
+    encryption_context: str | None
+
+    def __init__(self, age: str | None = None, pgp: str | None = None, kms: str | None = None,
+                 gcp_kms: str | None = None, azure_kv: str | None = None, hc_vault_transit: str | None = None,
+                 hckms: str | None = None, aws_profile: str | None = None,
+                 encryption_context: str | None = None) -> None:
+        for name, value in zip(self.__slots__, (age, pgp, kms, gcp_kms, azure_kv, hc_vault_transit, hckms,
+                                                aws_profile, encryption_context), strict=True):
+            self._set(name, value)
 
     def any_keys(self) -> bool:
         """True when at least one key flag (not counting profile/context) was given."""
@@ -83,8 +94,10 @@ def with_indent(settings: StoreSettings, indent: int) -> StoreSettings:
                          json_binary_indent=indent)
 
 
-def store_settings(config: Path | None, name: str, indent: int | None = None) -> StoreSettings:
+def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
     """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
+    from pathlib import Path
+
     from psops.policy import discover_config
 
     cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
@@ -92,9 +105,11 @@ def store_settings(config: Path | None, name: str, indent: int | None = None) ->
     return with_indent(settings, indent) if indent is not None else settings
 
 
-def encrypt_plan(name: str, *, config: Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
+def encrypt_plan(name: str, *, config: str | Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
                  shamir_threshold: int, indent: int | None = None) -> EncryptPlan:
     """Build the plan for encrypting ``name``: flags override the creation rule, field by field."""
+    from pathlib import Path
+
     from psops.policy import discover_config
 
     flag_keys = flag_groups(keys)
@@ -116,7 +131,7 @@ def encrypt_plan(name: str, *, config: Path | None, keys: KeyFlags, flag_rules: 
     has_flag_rule = any(getattr(flag_rules, n) for n in RULE_NAMES)
     rules = flag_rules if has_flag_rule or rule is None else rule.rules
     mac_only = flag_rules.mac_only_encrypted or (rule is not None and rule.rules.mac_only_encrypted)
-    rules = replace(rules, mac_only_encrypted=mac_only)
+    rules = rules.replace(mac_only_encrypted=mac_only)
     threshold = shamir_threshold or (rule.shamir_threshold if rule else 0)
     return EncryptPlan(key_groups=groups, rules=rules, shamir_threshold=threshold, settings=settings)
 

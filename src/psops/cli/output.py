@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from psops.errors import CannotWriteOutput, ConflictingParameters, PsopsError
 from psops.files import atomic_write
 
 
-def check_destination(in_place: bool, output: Path | None, path: str) -> None:
+def check_destination(in_place: bool, output: str | os.PathLike[str] | None, path: str) -> None:
     """Reject contradictory destination flags before any work is done."""
     if in_place and output is not None:
         raise ConflictingParameters("--in-place and --output exclude each other", path=path)
@@ -19,7 +19,7 @@ def check_destination(in_place: bool, output: Path | None, path: str) -> None:
         raise ConflictingParameters("--in-place needs a file, not standard input")
 
 
-def emit(data: bytes, *, path: str, in_place: bool, output: Path | None) -> None:
+def emit(data: bytes, *, path: str, in_place: bool, output: str | os.PathLike[str] | None) -> None:
     """Write ``data`` to its destination."""
     if in_place:
         atomic_write(path, data)

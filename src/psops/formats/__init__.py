@@ -5,23 +5,31 @@ Store modules are imported on first use, so decrypting a JSON file never loads t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import PurePath
+import os
 
 from psops.errors import PsopsError
-from psops.formats.base import Store
+from psops.record import FrozenRecord
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the Store Protocol is for type checkers only
+if TYPE_CHECKING:
+    from psops.formats.base import Store
 
 FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
 _EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
 
 
-@dataclass(frozen=True)
-class StoreSettings:
+class StoreSettings(FrozenRecord):
     """Per-format layout settings (the ``stores:`` section of the config; ``--indent``)."""
 
-    yaml_indent: int = 4
-    json_indent: int = -1
-    json_binary_indent: int = -1
+    __slots__ = ("yaml_indent", "json_indent", "json_binary_indent")
+    yaml_indent: int
+    json_indent: int
+    json_binary_indent: int
+
+    def __init__(self, yaml_indent: int = 4, json_indent: int = -1, json_binary_indent: int = -1) -> None:
+        self._set("yaml_indent", yaml_indent)
+        self._set("json_indent", json_indent)
+        self._set("json_binary_indent", json_binary_indent)
 
 
 def format_for(path: str | None, explicit: str | None = None) -> str:
@@ -32,7 +40,14 @@ def format_for(path: str | None, explicit: str | None = None) -> str:
         return explicit
     if not path or path == "-":
         raise PsopsError("cannot tell the format of standard input", hint="pass --input-type yaml|json|...")
-    return _EXTENSIONS.get(PurePath(path).suffix.lower(), "binary")
+    return _EXTENSIONS.get(_suffix(path).lower(), "binary")
+
+
+def _suffix(path: str) -> str:
+    """``pathlib.PurePath(path).suffix`` without importing pathlib: the last dot of the name, not leading."""
+    name = os.path.basename(path.rstrip("/")) if path.endswith("/") else os.path.basename(path)
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
 
 
 def get_store(fmt: str, settings: StoreSettings | None = None) -> Store:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from psops.cipher import parse_time
@@ -159,7 +159,7 @@ def seal_merged(sides: Sides, doc: Document, *, settings: StoreSettings | None =
     chosen = sides.ours if winner == "ours" else sides.theirs
     rules = _merge_rules(sides)
     if not fresh:
-        opened = Decrypted(chosen.doc, replace(chosen.metadata, rules=rules), chosen.cipher)
+        opened = Decrypted(chosen.doc, chosen.metadata.replace(rules=rules), chosen.cipher)
         return reseal(opened, doc, output_format=sides.fmt, settings=settings), notes
     meta = chosen.metadata
     encrypted, new_meta = encrypt_document(doc, meta.key_groups, rules=rules, shamir_threshold=meta.shamir_threshold,

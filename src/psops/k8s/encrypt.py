@@ -11,8 +11,6 @@ in every document of a multi-document file), so sops reads it back.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from psops.errors import ManifestCheckFailed
 from psops.formats import get_store
 from psops.k8s.checks import object_ref
@@ -57,7 +55,7 @@ def encrypt_manifest(data: bytes, plan: EncryptPlan, *, fmt: str, where: str) ->
     rules = k8s_rules(plan.rules)
     doc = get_store(fmt, plan.settings).load(data)
     check_readable(doc, rules, where)
-    return encrypt_bytes(data, replace(plan, rules=rules), input_format=fmt, output_format=fmt)
+    return encrypt_bytes(data, plan.replace(rules=rules), input_format=fmt, output_format=fmt)
 
 
 def is_object(branch: Mapping) -> bool:

@@ -18,13 +18,15 @@ sops itself ignores lists it does not know, so a file that also has a sops-reada
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 from psops.errors import PsopsError
-from psops.keys.base import KeyService, KeyStanza
+from psops.keys.base import KeyStanza
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: decrypting an age file never imports typing
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
+
+    from psops.keys.service import KeyService
 
 __all__ = ["ENTRY_POINT_GROUP", "KNOWN_KINDS", "KeyService", "KeyStanza", "get_service", "is_supported",
            "plugin_kinds"]
@@ -111,3 +113,12 @@ def reset_services() -> None:
     global _plugins
     _instances.clear()
     _plugins = None
+
+
+def __getattr__(name: str) -> object:
+    """``KeyService`` (the Protocol, in :mod:`psops.keys.service`) is imported on first use."""
+    if name == "KeyService":
+        from psops.keys.service import KeyService
+
+        return KeyService
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

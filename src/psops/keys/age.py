@@ -9,21 +9,35 @@ default ``$XDG_CONFIG_HOME/sops/age/keys.txt`` (``~/.config/sops/age/keys.txt``)
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 import pyrage
 
 from psops.errors import KeyServiceError, NotMine, PsopsError
 from psops.keys.base import KeyStanza
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: decrypting an age file imports neither typing nor pathlib
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
 _KEY_CMD_TIMEOUT = 30
 
 
 def default_key_file() -> Path:
     """The default age identity file SOPS reads: ``$XDG_CONFIG_HOME/sops/age/keys.txt``."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "sops" / "age" / "keys.txt"
+    from pathlib import Path
+
+    return Path(_default_key_path())
+
+
+def _default_key_path() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "sops", "age", "keys.txt")
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _parse_identities(text: str, source: str) -> list[Any]:
@@ -88,12 +102,13 @@ class AgeService:
             return self._identities
         ids: list[Any] = []
         ssh_file = os.environ.get("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
-        ssh_candidates = [Path(ssh_file)] if ssh_file else [Path.home() / ".ssh" / n for n in ("id_ed25519", "id_rsa")]
+        home = os.path.expanduser("~")
+        ssh_candidates = [ssh_file] if ssh_file else [os.path.join(home, ".ssh", n) for n in ("id_ed25519", "id_rsa")]
         for path in ssh_candidates:
-            if path.is_file():
+            if os.path.isfile(path):
                 try:
-                    ids.append(pyrage.ssh.Identity.from_buffer(path.read_bytes()))
-                    self._sources.append(str(path))
+                    ids.append(pyrage.ssh.Identity.from_buffer(_read_bytes(path)))
+                    self._sources.append(path)
                 except Exception:
                     if ssh_file:
                         raise KeyServiceError(f"cannot use SSH key {path} as an age identity") from None
@@ -103,7 +118,7 @@ class AgeService:
         key_file = os.environ.get("SOPS_AGE_KEY_FILE")
         if key_file:
             try:
-                ids += _parse_identities(Path(key_file).read_text(), key_file)
+                ids += _parse_identities(_read_bytes(key_file).decode("utf-8", "replace"), key_file)
             except OSError as exc:
                 raise KeyServiceError(f"cannot read SOPS_AGE_KEY_FILE {key_file}: {exc.strerror}") from None
             self._sources.append(key_file)
@@ -121,13 +136,13 @@ class AgeService:
                 raise KeyServiceError(f"SOPS_AGE_KEY_CMD exited with status {res.returncode}")
             ids += _parse_identities(res.stdout.decode("utf-8", "replace"), "SOPS_AGE_KEY_CMD")
             self._sources.append("SOPS_AGE_KEY_CMD")
-        default = default_key_file()
-        if default.is_file():
+        default = _default_key_path()
+        if os.path.isfile(default):
             try:
-                ids += _parse_identities(default.read_text(), str(default))
+                ids += _parse_identities(_read_bytes(default).decode("utf-8", "replace"), default)
             except OSError as exc:
                 raise KeyServiceError(f"cannot read {default}: {exc.strerror}") from None
-            self._sources.append(str(default))
+            self._sources.append(default)
         self._identities = ids
         return ids
 
@@ -136,7 +151,7 @@ class AgeService:
         identities = self._load_identities()
         if not identities:
             raise NotMine("no age identity found (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, "
-                          f"or create {default_key_file()})")
+                          f"or create {_default_key_path()})")
         try:
             return bytes(pyrage.decrypt(stanza.enc.encode("ascii", "replace"), identities))
         except pyrage.DecryptError as exc:

@@ -11,16 +11,21 @@ engine tries the next key) and :class:`psops.errors.KeyServiceError` when it sho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from psops.record import Record
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the Protocol below is for type checkers and plug-ins only
+if TYPE_CHECKING:
+    from psops.keys.service import KeyService
 
 
-@dataclass
-class KeyStanza:
+class KeyStanza(Record):
     """One master key of a file: its kind (metadata list name) and its fields in metadata order."""
 
-    kind: str
-    fields: dict[str, object] = field(default_factory=dict)
+    __slots__ = ("kind", "fields")
+
+    def __init__(self, kind: str, fields: dict[str, object] | None = None) -> None:
+        self.kind = kind
+        self.fields: dict[str, object] = {} if fields is None else fields
 
     @property
     def enc(self) -> str:
@@ -29,27 +34,13 @@ class KeyStanza:
         return value if isinstance(value, str) else ""
 
 
-class KeyService(Protocol):
-    """One kind of master key (age, pgp, kms ...), registered by its metadata list name."""
+def __getattr__(name: str) -> object:
+    """``KeyService`` lives in :mod:`psops.keys.service` (it needs typing); import it from here on first use."""
+    if name == "KeyService":
+        from psops.keys.service import KeyService
 
-    kind: str
+        return KeyService
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def parse_recipients(self, spec: str) -> list[KeyStanza]:
-        """Turn a comma-separated CLI/env/config key list into recipient stanzas (no ``enc`` yet)."""
-        ...
 
-    def wrap(self, recipient: KeyStanza, data_key: bytes) -> KeyStanza:
-        """Wrap ``data_key`` to ``recipient``; return the complete stanza to store in the file."""
-        ...
-
-    def unwrap(self, stanza: KeyStanza) -> bytes:
-        """Return the data key wrapped in ``stanza``; raise NotMine or KeyServiceError."""
-        ...
-
-    def describe(self, stanza: KeyStanza) -> str:
-        """A short public name of the key for messages (recipient, fingerprint, ARN ...)."""
-        ...
-
-    def identity(self, stanza: KeyStanza) -> str:
-        """The string that identifies the master key, used to compare key sets (without ``enc``)."""
-        ...
+__all__ = ["KeyService", "KeyStanza"]

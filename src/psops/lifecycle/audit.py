@@ -214,7 +214,7 @@ def audit_settings(config: Config | None) -> AuditSettings | None:
     return AuditSettings(file=log_file, syslog=enabled, syslog_address=address, syslog_facility=facility)
 
 
-def settings_for(path: str, config: Path | None = None) -> AuditSettings | None:
+def settings_for(path: str, config: str | Path | None = None) -> AuditSettings | None:
     """The audit settings that apply to ``path`` (the config psops would use for it); None when off."""
     return audit_settings(discover_config(Path(path) if path != "-" else None, explicit=config))
 
@@ -234,7 +234,7 @@ def new_record(operation: str, path: str, now: datetime | None = None) -> AuditR
 
 
 @contextlib.contextmanager
-def audited(operation: str, path: str, *, config: Path | None = None,
+def audited(operation: str, path: str, *, config: str | Path | None = None,
             settings: AuditSettings | bool | None = True) -> Iterator[AuditRecord]:
     """Record ``operation`` on ``path`` in the audit trail configured for it (no-op when none is configured).
 

@@ -409,7 +409,7 @@ def _note_ignored(directory: str, warnings: list[str]) -> None:
             warnings.append(msg)
 
 
-def find_config(file_path: Path | None, *, explicit: Path | None = None, cwd: Path | None = None,
+def find_config(file_path: Path | None, *, explicit: str | Path | None = None, cwd: Path | None = None,
                 warnings: list[str] | None = None) -> ConfigFile | None:
     """Locate the config: explicit path, else ``SOPS_CONFIG``, else search up from the file's dir, then cwd.
 
@@ -444,7 +444,7 @@ def find_config(file_path: Path | None, *, explicit: Path | None = None, cwd: Pa
     return result
 
 
-def discover_config(file_path: Path | None, *, explicit: Path | None = None,
+def discover_config(file_path: Path | None, *, explicit: str | Path | None = None,
                     cwd: Path | None = None) -> Config | None:
     """:func:`find_config` then :func:`load_config`; search warnings are prepended to ``Config.warnings``."""
     found = find_config(file_path, explicit=explicit, cwd=cwd)
