@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import binascii
 import os
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -25,6 +24,7 @@ except (ImportError, AttributeError):  # pragma: no cover - a cryptography relea
 
 from psops.errors import DecryptError, EncryptError
 from psops.gofmt import format_float
+from psops.lazyre import lazy_compile
 from psops.tree import Comment, Leaf
 
 
@@ -40,14 +40,14 @@ def _is_invalid_tag(exc: Exception) -> bool:
 
 
 ENC_PREFIX = "ENC[AES256_GCM,"
-_ENC_RE = re.compile(
+_ENC_RE = lazy_compile(
     r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/]+=*),iv:([A-Za-z0-9+/]+=*),tag:([A-Za-z0-9+/]+=*),type:([a-z]+)\]$"
 )
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_INT_RE = lazy_compile(r"^[+-]?[0-9]+$")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_RFC3339_RE = re.compile(
+_RFC3339_RE = lazy_compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
 )
 

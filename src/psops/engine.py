@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 
-from psops import shamir
 from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
 from psops.errors import (
     DecryptError,
@@ -200,6 +199,8 @@ def wrap_data_key(data_key: bytes, groups: Sequence[Sequence[KeyStanza]], thresh
     if len(groups) == 1:
         parts = [data_key]
     else:
+        from psops import shamir  # only with several key groups
+
         parts = shamir.split(data_key, len(groups), threshold or len(groups), random=random)
     wrapped: list[list[KeyStanza]] = []
     for part, group in zip(parts, groups, strict=True):
@@ -313,6 +314,8 @@ def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = Non
     else:
         if len(parts) < needed:
             raise NoKeyMatched(attempts, detail=f"only {len(parts)} of the {needed} key groups needed")
+        from psops import shamir
+
         key = shamir.combine(parts)
     if len(key) != 32:
         raise KeyServiceError(f"the unwrapped data key has {len(key)} bytes instead of 32")

@@ -8,13 +8,13 @@ struct order so files look as if ``sops`` wrote them. Stanzas of key kinds psops
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from psops.cipher import format_time, parse_time
 from psops.errors import CannotReadInput, MetadataNotFound
 from psops.keys import KNOWN_KINDS
 from psops.keys.base import KeyStanza
+from psops.lazyre import lazy_compile
 from psops.record import Record
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 from psops.tree import Comment, Document, Mapping, Value
@@ -30,7 +30,7 @@ WRITE_VERSION = "3.11.0"
 _GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
 _ALWAYS_IN_GROUP = ("hc_vault", "age")
 _TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
-_SEMVER_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+_SEMVER_RE = lazy_compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
 class Metadata(Record):

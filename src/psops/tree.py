@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from psops.errors import InvalidTreePath
+from psops.lazyre import lazy_compile
 from psops.record import FrozenRecord, Record
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a decrypt of a JSON file never imports typing
@@ -90,7 +91,7 @@ class Mapping(Record):
 
 
 
-_PATH_COMPONENT = re.compile(r'\[\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(-?\d+))\s*\]')
+_PATH_COMPONENT = lazy_compile(r'\[\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(-?\d+))\s*\]')
 
 
 def parse_path(spec: str) -> list[str | int]:

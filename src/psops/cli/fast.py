@@ -18,11 +18,11 @@ no SOPS_CONFIG, no ``.sops-policy.yaml``/``.sops.yaml`` above the file or the wo
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager, nullcontext
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
 FLAG = "flag"
@@ -182,11 +182,24 @@ def _no_config_possible(config: str | Path | None, name: str) -> bool:
     return True
 
 
+class _NoAudit:
+    """A do-nothing context (contextlib.nullcontext without importing contextlib)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_AUDIT = _NoAudit()
+
+
 def _audited(operation: str, name: str, config: str | Path | None) -> AbstractContextManager[object]:
     """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`); when no
     config file can exist there is no ``audit:`` section either, and nothing is imported."""
     if _no_config_possible(config, name):
-        return nullcontext()
+        return _NO_AUDIT
     from psops.lifecycle.audit import audited
 
     return audited(operation, name, config=config)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from psops.errors import CannotWriteOutput, ConflictingParameters, PsopsError
 from psops.files import atomic_write
@@ -41,15 +39,25 @@ def warn(message: str) -> None:
     sys.stderr.write(f"psops: warning: {message}\n")
 
 
-@contextmanager
-def about(path: str) -> Iterator[None]:
-    """Attach ``path`` to any psops error raised inside the block (unless it names a file already)."""
-    try:
-        yield
-    except PsopsError as exc:
-        exc.with_path(path)
-        raise
-    except RecursionError:  # a tree deeper than any store lets through (docs/limits.md): a clean read error
-        from psops.limits import too_deep
+class about:  # lower case: used like the function it was, ``with about(path):``
+    """Attach ``path`` to any psops error raised inside the block (unless it names a file already).
 
-        raise too_deep().with_path(path) from None
+    A class rather than a ``contextlib.contextmanager`` generator: contextlib is not imported on the
+    decrypt path (start-up cost, docs/design.md).
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, PsopsError):
+            exc.with_path(self.path)  # and the error propagates
+        elif isinstance(exc, RecursionError):  # a tree deeper than any store lets through (docs/limits.md)
+            from psops.limits import too_deep
+
+            raise too_deep().with_path(self.path) from None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import datetime
 
 from psops.cipher import format_time
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
 from psops.gofmt import format_json_float
+from psops.lazyre import lazy_compile
 from psops.limits import check_depth, ensure_recursion_room, too_deep
 from psops.tree import Comment, Document, Mapping, Value
 
@@ -25,7 +25,7 @@ _ESCAPES = {
 
 
 # Characters Go's encoder does not copy as they are; a string without any is quoted with one concatenation.
-_NEEDS_ESCAPE = re.compile('["\\\\<>&\x00-\x1f\u2028\u2029\udc80-\udcff]')
+_NEEDS_ESCAPE = lazy_compile('["\\\\<>&\x00-\x1f\u2028\u2029\udc80-\udcff]')
 
 
 def go_json_string(text: str) -> str:
@@ -63,7 +63,7 @@ def _parse_number(text: str) -> float:
 
 
 # A \uXXXX escape of a UTF-16 surrogate: a lone one decodes to a lone surrogate, which Go turns into U+FFFD.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = lazy_compile(r"\\u[dD][89a-fA-F]")
 
 
 def _fix_surrogates(value: Value) -> Value:
@@ -78,7 +78,7 @@ def _fix_surrogates(value: Value) -> Value:
     return value
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 
 class JsonStore:

@@ -25,7 +25,6 @@ import base64
 import copy
 import gc
 import math
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -35,6 +34,7 @@ from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
 from psops.formats.ruamel_import import defer_ruamel_package
 from psops.gofmt import format_float as go_format_float
+from psops.lazyre import lazy_compile
 from psops.limits import MAX_ALIAS_NODES, MAX_DEPTH, too_deep
 from psops.tree import Comment, Document, Mapping, Value
 
@@ -73,18 +73,18 @@ for _spellings, _tag, _val in (
 
 _HINT_MAP = frozenset("yYnNtTfFoO~<")
 _HINT_NUM = frozenset("+-0123456789")
-_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-_YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)")
+_DOT_FLOAT = lazy_compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+_YAML_FLOAT = lazy_compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_GO_INT = lazy_compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)")
 _INT_BASES = {"x": 16, "X": 16, "b": 2, "B": 2, "o": 8, "O": 8}
-_TIMESTAMP = re.compile(
+_TIMESTAMP = lazy_compile(
     r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
     r"(?:(?:([Tt])|( ))([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,]([0-9]+))?(Z|[-+][0-9]{2}:[0-9]{2})?)?"
 )
 _OLD_BOOL = frozenset(
     ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
 )
-_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_BASE60 = lazy_compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _UINT64_MAX = (1 << 64) - 1
@@ -207,7 +207,7 @@ def format_float(x: float) -> str:
 
 # Words of safe characters separated by single spaces (": " and " #" are excluded where this is used): go-yaml's
 # analysis always allows such a string plain, so the character-by-character _analyze is skipped for it.
-_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*"
+_SAFE_PLAIN = lazy_compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*"
                          r"(?: [A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]+)*")
 
 
@@ -354,7 +354,7 @@ _DOUBLE = '"'
 # _analyze(s).block is False exactly when s ends with a space, has a space right before a line break, or has
 # a character go-yaml does not print as it is (the complement of _is_printable, tab excepted; written as the
 # ranges of that complement because a negated class over all of Unicode takes ~14 ms to compile).
-_NOT_BLOCK = re.compile(" $| [\\r\\n\\x85\\u2028\\u2029]|"
+_NOT_BLOCK = lazy_compile(" $| [\\r\\n\\x85\\u2028\\u2029]|"
                         "[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufeff\\ufffe\\uffff\\U00010000-\\U0010ffff]")
 
 
@@ -749,7 +749,7 @@ class _CRec:
         self.scan_mark = scan_mark
 
 
-_NL = re.compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
+_NL = lazy_compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
 
 
 def _comment_marks(text: str) -> list[int]:

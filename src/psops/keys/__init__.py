@@ -17,7 +17,7 @@ sops itself ignores lists it does not know, so a file that also has a sops-reada
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 from psops.errors import PsopsError
 from psops.keys.base import KeyStanza
@@ -81,7 +81,8 @@ def get_service(kind: str) -> KeyService:
         target = _REGISTRY.get(kind)
         if target is not None:
             module_name, class_name = target.split(":")
-            service = getattr(importlib.import_module(module_name), class_name)()
+            __import__(module_name)  # not importlib.import_module: importlib is not otherwise needed here
+            service = getattr(sys.modules[module_name], class_name)()
         else:
             service = _load_plugin(kind)
         _instances[kind] = service
