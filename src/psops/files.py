@@ -11,7 +11,6 @@ written to, never replaced by a regular file. Inputs over
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
@@ -72,7 +71,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, default_mode: int
     if owner is not None and not stat.S_ISREG(info.st_mode):
         _write_special(target, info.st_mode, data)  # a device or FIFO is written to, never replaced
         return
-    import tempfile  # here, not at module level: reading and printing need no temp files
+    import contextlib  # here, not at module level: reading and printing need neither
+    import tempfile
 
     folder = os.path.dirname(target) or "."
     try:
@@ -118,6 +118,8 @@ def _write_special(target: str, mode: int, data: bytes) -> None:
 
 def _keep_owner(tmp: str, uid: int, gid: int) -> None:
     """Give the new file the old one's owner and group where allowed (root, or a group the user is in)."""
+    import contextlib
+
     info = os.stat(tmp)
     if (info.st_uid, info.st_gid) == (uid, gid):
         return

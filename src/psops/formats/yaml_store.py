@@ -21,8 +21,6 @@ type, no line wrapping, ``---`` between documents.
 
 from __future__ import annotations
 
-import base64
-import copy
 import gc
 import math
 from bisect import bisect_left, bisect_right
@@ -416,6 +414,8 @@ class _Emitter:
             try:
                 v = raw.decode("utf-8")
             except UnicodeDecodeError:
+                import base64  # only for !!binary values
+
                 b64 = base64.b64encode(raw).decode("ascii")
                 if len(b64) > 70:
                     return _LITERAL, "!!binary" + "\n".join(b64[i : i + 70] for i in range(0, len(b64), 70))
@@ -890,6 +890,8 @@ class _Loader:
                         raise _LimitError("Error unmarshaling input YAML: yaml: document contains excessive aliasing",
                                           hint=f"psops expands at most {MAX_ALIAS_NODES} aliased nodes per "
                                                "document (see docs/limits.md)")
+                    import copy  # only for aliases
+
                     val = copy.deepcopy(val)
                 else:
                     nodes += 1
@@ -1024,6 +1026,8 @@ class _Loader:
             return value
         if short == "binary":
             try:
+                import base64  # only for !!binary values
+
                 raw = base64.b64decode("".join(value.split()), validate=True)
             except ValueError:
                 raise self.fail(e.start_mark, "!!binary value contains invalid base64 data") from None
