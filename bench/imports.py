@@ -20,6 +20,12 @@ FORBIDDEN: tuple[str, ...] = (
     "gnupg", "git", "gitdb",
 )
 
+# Standard-library modules the decrypt path keeps off (docs/design.md, "Start-up"): each costs milliseconds
+# on a small decrypt and is replaced there by something lighter (psops.record for dataclasses, os.path for
+# pathlib, the interpreter's _sha512 for hashlib). typing is also kept off for JSON files (ruamel needs it).
+STARTUP_HEAVY: tuple[str, ...] = ("dataclasses", "inspect", "pathlib", "hashlib", "tempfile", "subprocess",
+                                  "concurrent", "threading", "logging")
+
 
 @dataclass
 class ImportReport:
@@ -65,4 +71,4 @@ def check_imports(args: Sequence[str], *, python: str = sys.executable, env: Map
                         forbidden=hits(list(modules)))
 
 
-__all__ = ["FORBIDDEN", "ImportReport", "check_imports", "hits", "parse_importtime"]
+__all__ = ["FORBIDDEN", "STARTUP_HEAVY", "ImportReport", "check_imports", "hits", "parse_importtime"]

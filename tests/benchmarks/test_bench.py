@@ -85,6 +85,17 @@ def test_decrypt_stays_within_the_import_budget(fmt: str, tiny_files: dict[str, 
         assert not [m for m in report.modules if m.startswith(("ruamel", "_ruamel_yaml"))]
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, tiny_files: dict[str, Path],
+                                                                    work: Path) -> None:
+    imports = _bench_module("imports")
+    report = imports.check_imports(["decrypt", str(tiny_files[fmt])], cwd=str(work))
+    assert report.returncode == 0
+    assert imports.hits(list(report.modules), imports.STARTUP_HEAVY) == []
+    if fmt == "json":
+        assert "typing" not in report.modules
+
+
 def test_version_imports_almost_nothing(work: Path) -> None:
     imports = _bench_module("imports")
     report = imports.check_imports(["--version"], cwd=str(work))
