@@ -196,13 +196,23 @@ _NO_AUDIT = _NoAudit()
 
 
 def _audited(operation: str, name: str, config: str | Path | None) -> AbstractContextManager[object]:
-    """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`); when no
-    config file can exist there is no ``audit:`` section either, and nothing is imported."""
+    """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`).
+
+    The audit module (and what it imports) is loaded only when the config that applies has an ``audit:``
+    section; when no config file can exist, not even the creation-rules module is imported.
+    """
     if _no_config_possible(config, name):
         return _NO_AUDIT
-    from psops.lifecycle.audit import audited
+    from pathlib import Path
 
-    return audited(operation, name, config=config)
+    from psops.policy import discover_config
+
+    cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
+    if cfg is None or cfg.raw.get("audit") is None:  # psops.lifecycle.audit.AUDIT_KEY
+        return _NO_AUDIT
+    from psops.lifecycle.audit import audit_settings, audited
+
+    return audited(operation, name, settings=audit_settings(cfg))
 
 
 def decrypt(file: str, in_place: bool = False, output: str | Path | None = None, extract: str | None = None,

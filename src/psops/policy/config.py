@@ -38,19 +38,20 @@ ignored here but kept in ``Config.raw`` / ``CreationRule.raw`` for the features 
 
 from __future__ import annotations
 
-import copy
 import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from psops.errors import ConflictingParameters, PolicyError, PsopsError
 from psops.formats import StoreSettings
 from psops.keys.base import KeyStanza
+from psops.record import FrozenRecord
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: decrypt reads this module's settings on every run
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 __all__ = [
     "CONFIG_NAMES",
@@ -195,6 +196,8 @@ def parse_vault_uri(uri: str) -> KeyStanza:
     uri = uri.strip()
     example = "https://vault.example.com:8200/v1/transit/keys/keyName"
     try:
+        from urllib.parse import urlsplit  # only for Vault keys
+
         parts = urlsplit(uri)
     except ValueError as exc:
         raise InvalidKeySpec(f"invalid Vault URI {uri!r}: {exc}") from exc
@@ -284,18 +287,26 @@ def _dedupe(group: list[KeyStanza]) -> list[KeyStanza]:
 # --------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreationRule:
+class CreationRule(FrozenRecord):
     """One entry of ``creation_rules``: its master-key groups, Shamir threshold and selection rule."""
 
+    __slots__ = ("key_groups", "shamir_threshold", "rules", "raw", "config_path", "path_regex", "index",
+                 "aws_profile")
     key_groups: list[list[KeyStanza]]
     shamir_threshold: int
     rules: EncryptionRules
     raw: dict[str, Any]
     config_path: Path
     path_regex: str
-    index: int = 0
-    aws_profile: str = ""
+    index: int
+    aws_profile: str
+
+    def __init__(self, key_groups: list[list[KeyStanza]], shamir_threshold: int, rules: EncryptionRules,
+                 raw: dict[str, Any], config_path: Path, path_regex: str, index: int = 0,
+                 aws_profile: str = "") -> None:
+        for name, value in zip(self.__slots__, (key_groups, shamir_threshold, rules, raw, config_path, path_regex,
+                                                index, aws_profile), strict=True):
+            self._set(name, value)
 
     @property
     def uses_key_groups(self) -> bool:
@@ -310,16 +321,24 @@ class CreationRule:
         groups = [[_kms_stanza(str(s.fields["arn"]), str(s.fields.get("role", "")), context,
                                str(s.fields.get("aws_profile", ""))) if s.kind == "kms" else s
                    for s in group] for group in self.key_groups]
-        return replace(self, key_groups=groups)
+        return self.replace(key_groups=groups)
 
 
-@dataclass(frozen=True)
-class ConfigFile:
-    """A config file found by :func:`find_config`, how it was found, and warnings from the search."""
+class ConfigFile(FrozenRecord):
+    """A config file found by :func:`find_config`, how it was found, and warnings from the search.
 
+    ``source`` is "explicit", "env", "file_dir" or "cwd".
+    """
+
+    __slots__ = ("path", "source", "warnings")
     path: Path
-    source: str  # "explicit", "env", "file_dir" or "cwd"
-    warnings: list[str] = field(default_factory=list)
+    source: str
+    warnings: list[str]
+
+    def __init__(self, path: Path, source: str, warnings: list[str] | None = None) -> None:
+        self._set("path", path)
+        self._set("source", source)
+        self._set("warnings", [] if warnings is None else warnings)
 
     @property
     def is_policy_file(self) -> bool:
@@ -327,16 +346,26 @@ class ConfigFile:
         return self.path.name == POLICY_CONFIG_NAME
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(FrozenRecord):
     """A parsed config file: creation rules in order, store settings and load warnings."""
 
+    __slots__ = ("path", "rules", "stores", "warnings", "raw", "has_creation_rules")
     path: Path
     rules: list[CreationRule]
-    stores: StoreSettings = field(default_factory=StoreSettings)
-    warnings: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
-    has_creation_rules: bool = False
+    stores: StoreSettings
+    warnings: list[str]
+    raw: dict[str, Any]
+    has_creation_rules: bool
+
+    def __init__(self, path: Path, rules: list[CreationRule], stores: StoreSettings | None = None,
+                 warnings: list[str] | None = None, raw: dict[str, Any] | None = None,
+                 has_creation_rules: bool = False) -> None:
+        self._set("path", path)
+        self._set("rules", rules)
+        self._set("stores", StoreSettings() if stores is None else stores)
+        self._set("warnings", [] if warnings is None else warnings)
+        self._set("raw", {} if raw is None else raw)
+        self._set("has_creation_rules", has_creation_rules)
 
     @property
     def directory(self) -> str:
@@ -357,7 +386,9 @@ class Config:
         for rule in self.rules:
             if not rule.path_regex or _compile(rule.path_regex, self.path, rule.index).search(subject):
                 # Hand out copies: callers may fill in stanzas without touching the cached config.
-                return replace(rule, key_groups=copy.deepcopy(rule.key_groups))
+                import copy
+
+                return rule.replace(key_groups=copy.deepcopy(rule.key_groups))
         raise PolicyError(
             f"no matching creation rules found (path_regex is tested against {subject!r})",
             path=str(self.path),
@@ -451,7 +482,7 @@ def discover_config(file_path: Path | None, *, explicit: str | Path | None = Non
     if found is None:
         return None
     config = load_config(found.path)
-    return replace(config, warnings=[*found.warnings, *config.warnings])
+    return config.replace(warnings=[*found.warnings, *config.warnings])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -694,7 +725,36 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def _fast_load(text: str) -> object | None:
+    """The config's data through psops' own YAML store (libyaml, go-yaml's resolver); None to use ruamel.
+
+    The store is several times faster to import and run than ruamel's pure-Python loader, which matters
+    because every decrypt in a repository reads the config. It keeps ``<<`` as a key where ruamel (and
+    go-yaml decoding into sops' config struct) merges, so files with ``<<``, and any input the store refuses
+    (ruamel's messages are the ones reported), go to the ruamel loader.
+    """
+    from psops.formats.yaml_store import YamlStore
+    from psops.tree import Mapping, to_plain
+
+    try:
+        docs = YamlStore().load(text.encode("utf-8", "surrogatepass"))
+    except PsopsError:
+        return None
+    if len(docs) != 1:
+        return None
+
+    def has_merge_key(value: object) -> bool:
+        if isinstance(value, Mapping):
+            return any(k == "<<" or has_merge_key(v) for k, v in value.items)
+        return isinstance(value, list) and any(has_merge_key(v) for v in value)
+
+    return None if has_merge_key(docs[0]) else to_plain(docs[0])
+
+
 def _parse_text(path: Path, text: str) -> Config:
+    data = _fast_load(text)
+    if data is not None:
+        return _Parser(path, text).config(data)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
