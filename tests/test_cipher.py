@@ -33,6 +33,12 @@ def test_known_answer_vector_reencrypts_identically_through_the_stash() -> None:
     assert cipher.encrypt("foo", "bar:") == KAT_VALUE
 
 
+def test_read_only_cipher_keeps_no_ivs() -> None:
+    cipher = ValueCipher(KAT_KEY, remember_ivs=False)  # what psops decrypt uses: nothing is re-encrypted
+    assert cipher.decrypt(KAT_VALUE, "bar:") == "foo"
+    assert parse_enc(cipher.encrypt("foo", "bar:"))[1] != parse_enc(KAT_VALUE)[1]
+
+
 def test_changed_value_gets_a_fresh_iv() -> None:
     cipher = ValueCipher(KAT_KEY)
     cipher.decrypt(KAT_VALUE, "bar:")

@@ -167,12 +167,15 @@ def parse_enc(value: str) -> tuple[bytes, bytes, bytes, str]:
 class ValueCipher:
     """Encrypts and decrypts leaves under one data key (one AESGCM object per file), with an IV stash."""
 
-    def __init__(self, data_key: bytes, *, random: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(self, data_key: bytes, *, random: Callable[[int], bytes] = os.urandom,
+                 remember_ivs: bool = True) -> None:
         if len(data_key) != 32:
             raise EncryptError("the data key must be 32 bytes")
         self._aead = AESGCM(data_key)
         self._random = random
         self._stash: dict[tuple[str, bytes, str], bytes] = {}
+        # False for a read-only decrypt (psops decrypt, k8s decrypt): nothing will be re-encrypted
+        self._remember = remember_ivs
 
     def rekeyed(self, data_key: bytes) -> ValueCipher:
         """A cipher for a *new* data key whose IV stash is a copy of this one's (used by key rotation).
@@ -218,7 +221,8 @@ class ValueCipher:
                 f"value at {aad!r} failed authentication (tampered, moved, or a different data key)",
                 hint="restore the file from version control",
             ) from None
-        self._stash[(aad, plain, type_tag)] = iv
+        if self._remember:
+            self._stash[(aad, plain, type_tag)] = iv
         return plain, type_tag
 
     def decrypt(self, value: str, aad: str) -> Leaf:

@@ -378,11 +378,16 @@ def open_document(doc: Document) -> tuple[Document, Metadata]:
 
 
 def decrypt_document(doc: Document, *, ignore_mac: bool = False,
-                     decryption_order: Sequence[str] | None = None) -> Decrypted:
-    """Decrypt a loaded encrypted document; checks the MAC unless ``ignore_mac``."""
+                     decryption_order: Sequence[str] | None = None, for_rewrite: bool = True) -> Decrypted:
+    """Decrypt a loaded encrypted document; checks the MAC unless ``ignore_mac``.
+
+    ``for_rewrite=False`` when the result is only read: the cipher then keeps no IV stash (see
+    :class:`psops.cipher.ValueCipher`), which :func:`seal_document` would need to keep unchanged values'
+    ciphertexts.
+    """
     doc, meta = open_document(doc)
     data_key = unwrap_data_key(meta, decryption_order)
-    cipher = ValueCipher(data_key)
+    cipher = ValueCipher(data_key, remember_ivs=for_rewrite)
     plain, computed, warnings = decrypt_tree(doc, cipher, meta.rules)
     if ignore_mac:
         warnings.append("the MAC was not checked (--ignore-mac): the file may have been tampered with")

@@ -73,7 +73,7 @@ def decrypt_bytes(data: bytes, *, input_format: str, output_format: str, ignore_
                   settings: StoreSettings | None = None) -> DecryptResult:
     """Decrypt ``data``; with ``extract`` return just that value (strings raw, subtrees formatted)."""
     doc = load_encrypted(data, input_format, settings)
-    result = decrypt_document(doc, ignore_mac=ignore_mac, decryption_order=decryption_order)
+    result = decrypt_document(doc, ignore_mac=ignore_mac, decryption_order=decryption_order, for_rewrite=False)
     out_store = get_store(output_format, settings)
     if extract is None:
         return DecryptResult(out_store.dump(result.doc), result.warnings)

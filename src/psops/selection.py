@@ -99,10 +99,18 @@ class EncryptionRules(FrozenRecord):
 
     def should_encrypt(self, path: tuple[str, ...], active_comments: tuple[str, ...] = ()) -> bool:
         """Decide whether the leaf at ``path`` (under ``active_comments``) is encrypted."""
-        if self.unencrypted_suffix:
-            return not any(k.endswith(self.unencrypted_suffix) for k in path)
-        if self.encrypted_suffix:
-            return any(k.endswith(self.encrypted_suffix) for k in path)
+        suffix = self.unencrypted_suffix
+        if suffix:  # plain loops: a generator per leaf costs more than the test (one call per value)
+            for k in path:  # noqa: SIM110 - half the time of any() over a generator
+                if k.endswith(suffix):
+                    return False
+            return True
+        suffix = self.encrypted_suffix
+        if suffix:
+            for k in path:  # noqa: SIM110 - half the time of any() over a generator
+                if k.endswith(suffix):
+                    return True
+            return False
         if self._regex is not None:
             hit = any(self._regex.search(k) for k in path)
             return not hit if self.unencrypted_regex else hit

@@ -171,7 +171,7 @@ def decrypt_source(name: str, data: bytes, options: DecryptOptions | None = None
             f"{name} (documents {', '.join(str(i + 1) for i in idxs)})" if multi else name)
         try:
             result = decrypt_document([trees[i] for i in idxs], ignore_mac=options.ignore_mac,
-                                      decryption_order=options.decryption_order)
+                                      decryption_order=options.decryption_order, for_rewrite=False)
         except MacMismatch as exc:
             exc.hint = (f"{exc.hint}; if kustomize or another tool edited the metadata before decryption, "
                         "encrypt with mac_only_encrypted (psops k8s encrypt --mac-only-encrypted)")

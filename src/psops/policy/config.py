@@ -45,6 +45,7 @@ from pathlib import Path
 from psops.errors import ConflictingParameters, PolicyError, PsopsError
 from psops.formats import StoreSettings
 from psops.keys.base import KeyStanza
+from psops.lazyre import lazy_compile
 from psops.record import FrozenRecord
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 
@@ -99,10 +100,10 @@ class InvalidKeySpec(PsopsError):
 # Key strings -> recipient stanzas
 # --------------------------------------------------------------------------------------------------------
 
-_AZURE_URL = re.compile(r"^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$")
-_VAULT_PREFIXED = re.compile(r"/[^/]+/v[\d]+/[^/]+/[^/]+/[^/]+")
-_VAULT_PATH = re.compile(r"/v[\d]+/.+/keys/[^/]+")
-_AGE_RECIPIENT = re.compile(r"^(age1[0-9a-z]+|ssh-ed25519 \S+.*|ssh-rsa \S+.*)$")
+_AZURE_URL = lazy_compile(r"^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$")
+_VAULT_PREFIXED = lazy_compile(r"/[^/]+/v[\d]+/[^/]+/[^/]+/[^/]+")
+_VAULT_PATH = lazy_compile(r"/v[\d]+/.+/keys/[^/]+")
+_AGE_RECIPIENT = lazy_compile(r"^(age1[0-9a-z]+|ssh-ed25519 \S+.*|ssh-rsa \S+.*)$")
 
 # Config field / CLI name -> stanza kind (metadata list name).
 _KIND_ALIASES: dict[str, str] = {
