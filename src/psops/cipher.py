@@ -13,7 +13,6 @@ from __future__ import annotations
 import binascii
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
 
 try:  # the AES-GCM class itself, without the ciphers package that re-exports it (a few ms less on every run)
     from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
@@ -25,7 +24,11 @@ except (ImportError, AttributeError):  # pragma: no cover - a cryptography relea
 from psops.errors import DecryptError, EncryptError
 from psops.gofmt import format_float
 from psops.lazyre import lazy_compile
-from psops.tree import Comment, Leaf
+from psops.tree import Comment, Leaf, is_time
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class _ShortIV(Exception):
@@ -64,7 +67,7 @@ def format_time(value: datetime) -> str:
             f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
-    if off is None or off == timedelta(0):
+    if not off:  # None, or a zero timedelta
         return text + "Z"
     minutes = int(off.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
@@ -77,6 +80,8 @@ def parse_time(text: str) -> datetime:
     m = _RFC3339_RE.match(text)
     if not m:
         raise ValueError(f"not an RFC 3339 time: {text!r}")
+    from datetime import UTC, datetime, timedelta, timezone
+
     year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
     if zulu:
@@ -100,10 +105,10 @@ def canonical(value: Leaf) -> tuple[bytes, str]:
         return str(value).encode(), "int"
     if isinstance(value, float):
         return format_float(value).encode(), "float"
-    if isinstance(value, datetime):
-        return format_time(value).encode(), "time"
     if isinstance(value, Comment):
         return value.text.encode("utf-8", "surrogateescape"), "comment"
+    if is_time(value):
+        return format_time(value).encode(), "time"
     if isinstance(value, bytes):
         return value, "str"
     raise EncryptError(f"cannot encrypt a value of type {type(value).__name__}")

@@ -8,8 +8,6 @@ struct order so files look as if ``sops`` wrote them. Stanzas of key kinds psops
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from psops.cipher import format_time, parse_time
 from psops.errors import CannotReadInput, MetadataNotFound
 from psops.keys import KNOWN_KINDS
@@ -17,7 +15,11 @@ from psops.keys.base import KeyStanza
 from psops.lazyre import lazy_compile
 from psops.record import Record
 from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
-from psops.tree import Comment, Document, Mapping, Value
+from psops.tree import Comment, Document, Mapping, Value, is_time
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from datetime import datetime
 
 SOPS_KEY = "sops"
 EXTENSION_PREFIX = "psops_"
@@ -30,6 +32,7 @@ WRITE_VERSION = "3.11.0"
 _GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
 _ALWAYS_IN_GROUP = ("hc_vault", "age")
 _TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+_CANONICAL_UTC = lazy_compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _SEMVER_RE = lazy_compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
@@ -63,13 +66,36 @@ class Metadata(Record):
 
 def now_rfc3339(now: datetime | None = None) -> str:
     """Current UTC time at whole seconds with ``Z``, as sops writes ``lastmodified`` and ``created_at``."""
+    from datetime import UTC, datetime
+
     now = (now or datetime.now(UTC)).astimezone(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def mac_aad(lastmodified: str) -> str:
-    """The AAD of the MAC: ``lastmodified`` re-formatted as Go RFC 3339 (fraction dropped, Z for UTC)."""
+    """The AAD of the MAC: ``lastmodified`` re-formatted as Go RFC 3339 (fraction dropped, Z for UTC).
+
+    What sops writes (``2006-01-02T15:04:05Z``, a valid date) is its own re-formatting and is returned as it
+    is, without importing :mod:`datetime`; anything else is parsed and formatted.
+    """
+    if _is_canonical_utc(lastmodified):
+        return lastmodified
     return format_time(parse_time(lastmodified).replace(microsecond=0))
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_canonical_utc(text: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SSZ`` naming a real instant (the form Go's RFC 3339 formatting gives UTC times)."""
+    if len(text) != 20 or not _CANONICAL_UTC.fullmatch(text):
+        return False
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second < 60 and year >= 1):
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= day <= _DAYS_IN_MONTH[month - 1] + (1 if month == 2 and leap else 0)
 
 
 def _plain(value: Value) -> object:
@@ -77,7 +103,7 @@ def _plain(value: Value) -> object:
         return {k: _plain(v) for k, v in value.items if not isinstance(k, Comment)}
     if isinstance(value, list):
         return [_plain(v) for v in value if not isinstance(v, Comment)]
-    if isinstance(value, datetime):
+    if is_time(value):
         return format_time(value)
     return value
 

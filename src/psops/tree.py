@@ -13,6 +13,7 @@ as in SOPS, because the path becomes the AAD of each encrypted value. This modul
 from __future__ import annotations
 
 import re
+import sys
 
 from psops.errors import InvalidTreePath
 from psops.lazyre import lazy_compile
@@ -22,7 +23,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a decrypt of a JSON file neve
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
-    from typing import TypeAlias, Union
+    from typing import TypeAlias, TypeGuard, Union
 
     Leaf: TypeAlias = Union[str, int, float, bool, datetime, bytes, "Comment", None]
     Value: TypeAlias = Union["Mapping", list["Value"], Leaf]
@@ -163,6 +164,16 @@ def to_plain(value: Value) -> object:
     if isinstance(value, list):
         return [to_plain(v) for v in value if not isinstance(v, Comment)]
     return value
+
+
+def is_time(value: object) -> TypeGuard[datetime]:
+    """True for a :class:`datetime.datetime` leaf, without importing :mod:`datetime` to ask.
+
+    A datetime instance can only exist once the module is loaded, so a run that never loaded it (a small
+    decrypt: ~1.5 ms saved) answers False at once. Callers test the common leaf types first.
+    """
+    module = sys.modules.get("datetime")
+    return module is not None and isinstance(value, module.datetime)
 
 
 def from_plain(value: object) -> Value:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 
 from psops.cipher import format_time
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
 from psops.gofmt import format_json_float
 from psops.lazyre import lazy_compile
 from psops.limits import check_depth, ensure_recursion_room, too_deep
-from psops.tree import Comment, Document, Mapping, Value
+from psops.tree import Comment, Document, Mapping, Value, is_time
 
 _ESCAPES = {
     '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
@@ -177,7 +176,7 @@ class JsonStore:
                 raise CannotDumpTree(f"json: unsupported value {value!r}") from None
         if isinstance(value, str):
             return go_json_string(value)
-        if isinstance(value, datetime):
+        if is_time(value):
             return go_json_string(format_time(value))
         if isinstance(value, bytes):
             return go_json_string(value.decode("utf-8", "surrogateescape"))

@@ -25,7 +25,6 @@ import gc
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from psops.cipher import format_time
@@ -34,7 +33,11 @@ from psops.formats.ruamel_import import defer_ruamel_package
 from psops.gofmt import format_float as go_format_float
 from psops.lazyre import lazy_compile
 from psops.limits import MAX_ALIAS_NODES, MAX_DEPTH, too_deep
-from psops.tree import Comment, Document, Mapping, Value
+from psops.tree import Comment, Document, Mapping, Value, is_time
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from datetime import datetime, timezone
 
 defer_ruamel_package()  # ruamel.yaml's submodules below, without its __init__ (see psops.formats.ruamel_import)
 
@@ -110,6 +113,8 @@ def _parse_timestamp(s: str) -> datetime | None:
     m = _TIMESTAMP.fullmatch(s)
     if m is None:
         return None
+    from datetime import datetime, timedelta, timezone  # only for scalars that look like timestamps
+
     year, month, day, tee, space, hh, mi, ss, frac, zone = m.groups()
     if tee is None and space is None:
         tz: timezone = timezone.utc
@@ -405,8 +410,10 @@ class _Emitter:
             return _PLAIN, str(v)
         if isinstance(v, float):
             return _PLAIN, format_float(v)
-        if isinstance(v, datetime):
+        if is_time(v):
             if v.tzinfo is None:
+                from datetime import timezone
+
                 v = v.replace(tzinfo=timezone.utc)
             return _PLAIN, format_time(v)
         if isinstance(v, bytes):
@@ -1458,7 +1465,7 @@ def _go_type(v: Any) -> str:
         return "int"
     if isinstance(v, float):
         return "float64"
-    if isinstance(v, datetime):
+    if is_time(v):
         return "time.Time"
     return type(v).__name__
 
@@ -1470,7 +1477,7 @@ def _short_tag(e: Any, v: Any) -> str:
         return "!!int"
     if isinstance(v, float):
         return "!!float"
-    if isinstance(v, datetime):
+    if is_time(v):
         return "!!timestamp"
     return "!!str"
 

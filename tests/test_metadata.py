@@ -1,0 +1,30 @@
+"""The MAC's additional data: ``lastmodified`` as Go formats it, with and without the datetime round trip."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from psops.cipher import format_time, parse_time
+from psops.metadata import mac_aad
+from psops.tree import is_time
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T22:50:01Z", "2024-02-29T00:00:00Z", "0001-01-01T00:00:00Z",
+                                  "2026-11-22T22:50:01.5Z", "2026-11-22T23:50:01+01:00",
+                                  "2026-11-22t22:50:01z", "2026-11-22T22:50:01.000000000Z"])
+def test_mac_aad_is_the_go_reformatting_of_lastmodified(text: str) -> None:
+    assert mac_aad(text) == format_time(parse_time(text).replace(microsecond=0))
+
+
+@pytest.mark.parametrize("text", ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z",
+                                  "2026-11-22T24:00:00Z", "2026-11-22T22:60:00Z", "0000-01-01T00:00:00Z"])
+def test_mac_aad_refuses_impossible_times_like_go(text: str) -> None:
+    with pytest.raises(ValueError):
+        mac_aad(text)
+
+
+def test_is_time_tells_datetimes_from_other_leaves() -> None:
+    assert is_time(datetime(2026, 1, 2, tzinfo=timezone.utc))
+    assert not any(is_time(v) for v in ("2026-01-02", 1, 1.5, True, None, b"x"))
