@@ -179,6 +179,10 @@ def prepare(work: Path, sizes: Sequence[int], formats: Sequence[str]) -> Setup:
     key_file = work / "age-keys.txt"
     key_file.write_text(f"# bench key, generated for this run\n{ident}\n")
     key_file.chmod(0o600)
+    # A config both tools read, as in a repository: sops looks for .sops.yaml from the working directory (the
+    # runner's cwd is this folder), psops from the file's folder first; this one is nearer than any
+    # config above the work folder (the repository's own .sops-policy.yaml).
+    (work / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: ''\n    age: {recipient}\n")
     env = bench_env(key_file)
     setup = Setup(work, env, recipient, sops_binary(), psops_script(), {})
     for size in sizes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
 from psops.formats.json_store import JsonStore, go_json_string
@@ -63,3 +65,31 @@ def test_roundtrip_plain_data() -> None:
     doc = JsonStore().load(data)
     assert to_plain(doc[0]) == {"k": "v", "n": [1.0, 2.5]}
     assert JsonStore().dump(doc) == data
+
+
+_GO_ESCAPES = {
+    '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
+    "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
+}
+
+
+def _go_quote_one_by_one(text: str) -> str:
+    """Go's encodeState.string, character by character (the reference for the fast implementation)."""
+    out = ['"']
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        elif "\udc80" <= ch <= "\udcff":
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*map(chr, range(0x80)), "\u2028", "\u2029", "\udc80", "\udcff", "\ud800",
+                                         "\x7f", "\x85", "é", "漢", "\U0001f600"]), max_size=40))
+def test_go_json_string_matches_go_character_by_character(text: str) -> None:
+    assert go_json_string(text) == _go_quote_one_by_one(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring as _encode_basestring  # the C encoder
 
 from psops.cipher import format_time
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
@@ -23,6 +24,9 @@ _ESCAPES = {
 }
 
 
+_HTML_OR_SEPARATOR = lazy_compile("[<>&\u2028\u2029]")
+_UNDECODABLE = lazy_compile("[\udc80-\udcff]")
+
 # Characters Go's encoder does not copy as they are; a string without any is quoted with one concatenation.
 _NEEDS_ESCAPE = lazy_compile('["\\\\<>&\x00-\x1f\u2028\u2029\udc80-\udcff]')
 
@@ -31,19 +35,14 @@ def go_json_string(text: str) -> str:
     """Quote a string as Go's json.Marshal does (HTML-safe, raw UTF-8 for other non-ASCII)."""
     if _NEEDS_ESCAPE.search(text) is None:
         return '"' + text + '"'
-    out = ['"']
-    for ch in text:
-        esc = _ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ch < " ":
-            out.append(f"\\u{ord(ch):04x}")
-        elif "\udc80" <= ch <= "\udcff":  # undecodable byte kept by surrogateescape: Go writes U+FFFD
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    # CPython's C string encoder escapes what Go escapes of '"', '\\' and control characters, in Go's
+    # spelling (\n \r \t \b \f, else \u00XX); Go's HTML-safe and separator escapes are added after it.
+    out = _encode_basestring(text)
+    if _HTML_OR_SEPARATOR.search(out) is not None:
+        out = _HTML_OR_SEPARATOR.sub(lambda m: _ESCAPES[m.group()], out)
+    if _UNDECODABLE.search(out) is not None:  # bytes kept by surrogateescape: Go writes U+FFFD
+        out = _UNDECODABLE.sub("\ufffd", out)
+    return out
 
 
 def _reject_constant(name: str) -> float:
