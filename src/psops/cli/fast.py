@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from pathlib import Path
 
+    from psops.policy import Config
+
 FLAG = "flag"
 TEXT = "text"
 PATH = "path"
@@ -195,19 +197,25 @@ class _NoAudit:
 _NO_AUDIT = _NoAudit()
 
 
-def _audited(operation: str, name: str, config: str | Path | None) -> AbstractContextManager[object]:
-    """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`).
+def _applicable_config(config: str | Path | None, name: str) -> Config | None:
+    """The config that applies to ``name`` (None when there is none); PolicyError when it is invalid.
 
-    The audit module (and what it imports) is loaded only when the config that applies has an ``audit:``
-    section; when no config file can exist, not even the creation-rules module is imported.
+    When no config file can exist, not even the creation-rules module is imported.
     """
     if _no_config_possible(config, name):
-        return _NO_AUDIT
+        return None
     from pathlib import Path
 
     from psops.policy import discover_config
 
-    cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
+    return discover_config(Path(name) if name != "-" else None, explicit=config)
+
+
+def _audited(operation: str, name: str, cfg: Config | None) -> AbstractContextManager[object]:
+    """The audit-trail scope of :func:`psops.lifecycle.audit.audited` (as in :mod:`psops.cli.crypt`).
+
+    The audit module (and what it imports) is loaded only when ``cfg`` has an ``audit:`` section.
+    """
     if cfg is None or cfg.raw.get("audit") is None:  # psops.lifecycle.audit.AUDIT_KEY
         return _NO_AUDIT
     from psops.lifecycle.audit import audit_settings, audited
@@ -220,32 +228,27 @@ def decrypt(file: str, in_place: bool = False, output: str | Path | None = None,
             decryption_order: str | None = None, filename_override: str | None = None,
             config: str | Path | None = None, indent: int | None = None) -> None:
     """``psops decrypt``: the one implementation, called by this fast path and by the typer command."""
-    from psops.cli.keysel import parse_decryption_order
+    from psops.cli.keysel import parse_decryption_order, with_indent
     from psops.cli.output import about, check_destination, emit, warn
     from psops.files import read_input
     from psops.formats import StoreSettings
     from psops.operations import decrypt_bytes, resolve_formats
 
     name = filename_override or file
-    with about(name), _audited("decrypt", name, config):
-        check_destination(in_place, output, file)
-        fin, fout = resolve_formats(name, input_type, output_type)
-        order = parse_decryption_order(decryption_order)
-        if _no_config_possible(config, name):
-            settings = StoreSettings()
+    with about(name):
+        cfg = _applicable_config(config, name)  # looked up once: the audit trail and the layout settings
+        with _audited("decrypt", name, cfg):
+            check_destination(in_place, output, file)
+            fin, fout = resolve_formats(name, input_type, output_type)
+            order = parse_decryption_order(decryption_order)
+            settings = cfg.stores if cfg is not None else StoreSettings()  # as keysel.store_settings
             if indent is not None:
-                from psops.cli.keysel import with_indent
-
                 settings = with_indent(settings, indent)
-        else:
-            from psops.cli.keysel import store_settings
-
-            settings = store_settings(config, name, indent)
-        result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
-                               extract=extract, decryption_order=order, settings=settings)
-        for message in result.warnings:
-            warn(f"{name}: {message}")
-        emit(result.data, path=file, in_place=in_place, output=output)
+            result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
+                                   extract=extract, decryption_order=order, settings=settings)
+            for message in result.warnings:
+                warn(f"{name}: {message}")
+            emit(result.data, path=file, in_place=in_place, output=output)
 
 
 def encrypt(file: str, in_place: bool = False, output: str | Path | None = None, input_type: str | None = None,
@@ -266,7 +269,7 @@ def encrypt(file: str, in_place: bool = False, output: str | Path | None = None,
     from psops.selection import EncryptionRules
 
     name = filename_override or file
-    with about(name), _audited("encrypt", name, config):
+    with about(name), _audited("encrypt", name, _applicable_config(config, name)):
         check_destination(in_place, output, file)
         fin, fout = resolve_formats(name, input_type, output_type)
         flag_rules = EncryptionRules(
