@@ -262,32 +262,34 @@ def encrypt(file: str, in_place: bool = False, output: str | Path | None = None,
             indent: int | None = None, filename_override: str | None = None,
             config: str | Path | None = None) -> None:
     """``psops encrypt``: the one implementation, called by this fast path and by the typer command."""
-    from psops.cli.keysel import KeyFlags, encrypt_plan
+    from psops.cli.keysel import KeyFlags, plan_with_config
     from psops.cli.output import about, check_destination, emit
     from psops.files import read_input
     from psops.operations import encrypt_bytes, resolve_formats
     from psops.selection import EncryptionRules
 
     name = filename_override or file
-    with about(name), _audited("encrypt", name, _applicable_config(config, name)):
-        check_destination(in_place, output, file)
-        fin, fout = resolve_formats(name, input_type, output_type)
-        flag_rules = EncryptionRules(
-            unencrypted_suffix=unencrypted_suffix or "",
-            encrypted_suffix=encrypted_suffix or "",
-            unencrypted_regex=unencrypted_regex or "",
-            encrypted_regex=encrypted_regex or "",
-            unencrypted_comment_regex=unencrypted_comment_regex or "",
-            encrypted_comment_regex=encrypted_comment_regex or "",
-            mac_only_encrypted=mac_only_encrypted,
-        )
-        keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
-                        hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
-                        encryption_context=encryption_context)
-        plan = encrypt_plan(name, config=config, keys=keys, flag_rules=flag_rules,
-                            shamir_threshold=shamir_secret_sharing_threshold, indent=indent)
-        out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
-        emit(out, path=file, in_place=in_place, output=output)
+    with about(name):
+        cfg = _applicable_config(config, name)  # looked up once: the audit trail and the plan
+        with _audited("encrypt", name, cfg):
+            check_destination(in_place, output, file)
+            fin, fout = resolve_formats(name, input_type, output_type)
+            flag_rules = EncryptionRules(
+                unencrypted_suffix=unencrypted_suffix or "",
+                encrypted_suffix=encrypted_suffix or "",
+                unencrypted_regex=unencrypted_regex or "",
+                encrypted_regex=encrypted_regex or "",
+                unencrypted_comment_regex=unencrypted_comment_regex or "",
+                encrypted_comment_regex=encrypted_comment_regex or "",
+                mac_only_encrypted=mac_only_encrypted,
+            )
+            keys = KeyFlags(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv,
+                            hc_vault_transit=hc_vault_transit, hckms=hckms, aws_profile=aws_profile,
+                            encryption_context=encryption_context)
+            plan = plan_with_config(cfg, name, keys=keys, flag_rules=flag_rules,
+                                    shamir_threshold=shamir_secret_sharing_threshold, indent=indent)
+            out = encrypt_bytes(read_input(file), plan, input_format=fin, output_format=fout)
+            emit(out, path=file, in_place=in_place, output=output)
 
 
 __all__ = ["COMMANDS", "parse", "run"]

@@ -19,6 +19,8 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from psops.policy import Config
+
 # KeyFlags field -> policy key kind, in the order the stanzas are listed (sops' in-memory order).
 _FLAG_KINDS: tuple[tuple[str, str], ...] = (
     ("kms", "kms"), ("gcp_kms", "gcp_kms"), ("hckms", "hckms"), ("azure_kv", "azure_kv"),
@@ -114,8 +116,23 @@ def encrypt_plan(name: str, *, config: str | Path | None, keys: KeyFlags, flag_r
 
     flag_keys = flag_groups(keys)
     cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
+    return _plan(cfg, name, flag_keys, keys=keys, flag_rules=flag_rules, shamir_threshold=shamir_threshold,
+                 indent=indent)
+
+
+def plan_with_config(cfg: Config | None, name: str, *, keys: KeyFlags, flag_rules: EncryptionRules,
+                     shamir_threshold: int, indent: int | None = None) -> EncryptPlan:
+    """:func:`encrypt_plan` with the config that applies to ``name`` already looked up (None: there is none)."""
+    return _plan(cfg, name, flag_groups(keys), keys=keys, flag_rules=flag_rules,
+                 shamir_threshold=shamir_threshold, indent=indent)
+
+
+def _plan(cfg: Config | None, name: str, flag_keys: list[KeyStanza], *, keys: KeyFlags,
+          flag_rules: EncryptionRules, shamir_threshold: int, indent: int | None) -> EncryptPlan:
     rule = None
     if cfg is not None:
+        from pathlib import Path  # the config API takes Path (pathlib is loaded with the config module)
+
         try:
             rule = cfg.match(Path(name))
         except PolicyError:
@@ -142,6 +159,7 @@ __all__ = [
     "flag_groups",
     "parse_decryption_order",
     "parse_encryption_context",
+    "plan_with_config",
     "store_settings",
     "with_indent",
 ]
