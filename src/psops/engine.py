@@ -43,7 +43,6 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Sequence
-    from contextlib import AbstractContextManager
     from datetime import datetime
 
 try:  # hmac.compare_digest itself, without importing hmac (and hashlib's OpenSSL binding through it)
@@ -239,13 +238,9 @@ class _ServiceLocks:
 
             self._locks.setdefault(kind, threading.Lock())
 
-    def hold(self, kind: str) -> AbstractContextManager[object]:
-        lock = self._locks.get(kind)
-        if lock is not None:
-            return lock
-        from contextlib import nullcontext
-
-        return nullcontext()
+    def lock(self, kind: str) -> threading.Lock | None:
+        """The lock to hold while ``kind``'s service runs (None: no other group runs at the same time)."""
+        return self._locks.get(kind)
 
 
 def _unwrap_group(gi: int, group: Sequence[KeyStanza], rank: dict[str, int],
@@ -257,8 +252,11 @@ def _unwrap_group(gi: int, group: Sequence[KeyStanza], rank: dict[str, int],
             attempts.append(KeyAttempt(gi, stanza.kind, _describe(stanza), "psops has no service for it yet"))
             continue
         service = get_service(stanza.kind)
+        lock = locks.lock(stanza.kind)
         try:
-            with locks.hold(stanza.kind):
+            if lock is None:
+                return service.unwrap(stanza), attempts
+            with lock:
                 return service.unwrap(stanza), attempts
         except NotMine as exc:
             attempts.append(KeyAttempt(gi, stanza.kind, service.describe(stanza), str(exc)))

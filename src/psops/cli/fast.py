@@ -204,11 +204,9 @@ def _applicable_config(config: str | Path | None, name: str) -> Config | None:
     """
     if _no_config_possible(config, name):
         return None
-    from pathlib import Path
+    from psops.cli.keysel import applicable_config
 
-    from psops.policy import discover_config
-
-    return discover_config(Path(name) if name != "-" else None, explicit=config)
+    return applicable_config(config, name)
 
 
 def _audited(operation: str, name: str, cfg: Config | None) -> AbstractContextManager[object]:

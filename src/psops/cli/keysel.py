@@ -96,13 +96,18 @@ def with_indent(settings: StoreSettings, indent: int) -> StoreSettings:
                          json_binary_indent=indent)
 
 
-def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
-    """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
+def applicable_config(config: str | Path | None, name: str) -> Config | None:
+    """The config that applies to ``name`` (``-``: standard input): ``--config``, else the search."""
     from pathlib import Path
 
     from psops.policy import discover_config
 
-    cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
+    return discover_config(Path(name) if name != "-" else None, explicit=config)
+
+
+def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
+    """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
+    cfg = applicable_config(config, name)
     settings = cfg.stores if cfg is not None else StoreSettings()
     return with_indent(settings, indent) if indent is not None else settings
 
@@ -110,12 +115,8 @@ def store_settings(config: str | Path | None, name: str, indent: int | None = No
 def encrypt_plan(name: str, *, config: str | Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
                  shamir_threshold: int, indent: int | None = None) -> EncryptPlan:
     """Build the plan for encrypting ``name``: flags override the creation rule, field by field."""
-    from pathlib import Path
-
-    from psops.policy import discover_config
-
     flag_keys = flag_groups(keys)
-    cfg = discover_config(Path(name) if name != "-" else None, explicit=config)
+    cfg = applicable_config(config, name)
     return _plan(cfg, name, flag_keys, keys=keys, flag_rules=flag_rules, shamir_threshold=shamir_threshold,
                  indent=indent)
 
@@ -155,6 +156,7 @@ def _plan(cfg: Config | None, name: str, flag_keys: list[KeyStanza], *, keys: Ke
 
 __all__ = [
     "KeyFlags",
+    "applicable_config",
     "encrypt_plan",
     "flag_groups",
     "parse_decryption_order",
