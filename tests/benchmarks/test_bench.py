@@ -85,15 +85,21 @@ def test_decrypt_stays_within_the_import_budget(fmt: str, tiny_files: dict[str, 
         assert not [m for m in report.modules if m.startswith(("ruamel", "_ruamel_yaml"))]
 
 
+@pytest.mark.parametrize("with_config", [False, True], ids=["no-config", "sops-yaml"])
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
-def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, tiny_files: dict[str, Path],
-                                                                    work: Path) -> None:
+def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, with_config: bool,
+                                                                    tiny_files: dict[str, Path], work: Path,
+                                                                    age_env: AgeKey) -> None:
     imports = _bench_module("imports")
+    if with_config:  # as in a repository: the config is found, read and applied on every decrypt
+        (work / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: ''\n    age: {age_env.recipient}\n")
     report = imports.check_imports(["decrypt", str(tiny_files[fmt])], cwd=str(work))
     assert report.returncode == 0
+    assert ("psops.policy.config" in report.modules) == with_config
     assert imports.hits(list(report.modules), imports.STARTUP_HEAVY) == []
-    if fmt == "json":
-        assert "typing" not in report.modules
+    assert "typing" not in report.modules
+    # libyaml's extension loads without ruamel's constructor/emitter/representer side (import_c_parser)
+    assert imports.hits(list(report.modules), imports.RUAMEL_UNUSED) == []
 
 
 def test_version_imports_almost_nothing(work: Path) -> None:

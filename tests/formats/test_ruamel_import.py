@@ -47,3 +47,38 @@ def test_an_already_imported_ruamel_is_left_alone() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1"
+
+
+_LIBYAML_SCRIPT = r"""
+import sys
+from psops.formats.ruamel_import import import_c_parser
+
+parser_class = import_c_parser()
+from ruamel.yaml.error import MarkedYAMLError  # (imported before, it would load all of ruamel.yaml)
+
+unused = ("reader", "scanner", "parser", "composer", "constructor", "emitter", "serializer", "representer")
+assert not [m for m in unused if "ruamel.yaml." + m in sys.modules], "stand-ins must not stay in sys.modules"
+try:
+    parser = parser_class("a: [1\nb: 2\n")
+    while parser.get_event() is not None:
+        pass
+except MarkedYAMLError as exc:  # what the YAML store catches: a libyaml failure sends it to the Python parser
+    assert exc.problem_mark is not None and "flow sequence" in str(exc), str(exc)
+else:
+    raise AssertionError("libyaml accepted an unclosed flow sequence")
+
+import ruamel.yaml.parser  # the real modules still import, complete
+from ruamel.yaml import YAML
+
+assert hasattr(ruamel.yaml.parser, "Parser") and hasattr(ruamel.yaml.parser.ParserError, "__init__")
+assert YAML(typ="safe", pure=True).load("k: [1, 2]") == {"k": [1, 2]}
+assert import_c_parser() is parser_class
+print("ok")
+"""
+
+
+def test_libyaml_loads_without_the_modules_it_never_uses() -> None:
+    proc = subprocess.run([sys.executable, "-c", _LIBYAML_SCRIPT], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

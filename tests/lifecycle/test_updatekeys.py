@@ -161,7 +161,7 @@ def test_plan_compares_groups_and_threshold(tmp_path: Path) -> None:
                     shamir_threshold=2)
     rule = CreationRule(key_groups=[[KeyStanza("age", {"recipient": "age1a"})],
                                     [KeyStanza("age", {"recipient": "age1b"}), KeyStanza("pgp", {"fp": "F1"})]],
-                        shamir_threshold=1, rules=meta.rules, raw={}, config_path=tmp_path, path_regex="")
+                        shamir_threshold=1, rules=meta.rules, raw={}, config_file=tmp_path, path_regex="")
     plan = plan_update(meta, rule)
     assert plan.added == ["[group 1] pgp:F1"] and plan.removed == ["[group 0] pgp:F1"]
     assert plan.revoked == [], "a key that moves between groups is not revoked"

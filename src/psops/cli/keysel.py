@@ -98,11 +98,9 @@ def with_indent(settings: StoreSettings, indent: int) -> StoreSettings:
 
 def applicable_config(config: str | Path | None, name: str) -> Config | None:
     """The config that applies to ``name`` (``-``: standard input): ``--config``, else the search."""
-    from pathlib import Path
-
     from psops.policy import discover_config
 
-    return discover_config(Path(name) if name != "-" else None, explicit=config)
+    return discover_config(name if name != "-" else None, explicit=config)
 
 
 def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
@@ -132,10 +130,8 @@ def _plan(cfg: Config | None, name: str, flag_keys: list[KeyStanza], *, keys: Ke
           flag_rules: EncryptionRules, shamir_threshold: int, indent: int | None) -> EncryptPlan:
     rule = None
     if cfg is not None:
-        from pathlib import Path  # the config API takes Path (pathlib is loaded with the config module)
-
         try:
-            rule = cfg.match(Path(name))
+            rule = cfg.match(name)
         except PolicyError:
             if not flag_keys:
                 raise

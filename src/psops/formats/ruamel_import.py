@@ -14,9 +14,20 @@ from __future__ import annotations
 import sys
 import types
 from importlib.machinery import ModuleSpec, PathFinder
-from typing import Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 PACKAGE = "ruamel.yaml"
+
+# The modules ``_ruamel_yaml`` imports only for one error class each (reader.ReaderError, ...), which is all
+# of them but ``error``, ``tokens``, ``events`` and ``nodes``.
+_ERROR_ONLY_MODULES = {
+    "reader": "ReaderError", "scanner": "ScannerError", "parser": "ParserError", "composer": "ComposerError",
+    "constructor": "ConstructorError", "emitter": "EmitterError", "serializer": "SerializerError",
+    "representer": "RepresenterError",
+}
 
 
 class _DeferredPackage(types.ModuleType):
@@ -54,4 +65,42 @@ def defer_ruamel_package() -> None:
     ruamel.__dict__["yaml"] = package  # as the import system binds a submodule on its parent
 
 
-__all__ = ["defer_ruamel_package"]
+def import_c_parser() -> Any:
+    """``_ruamel_yaml.CParser`` (libyaml), imported without ruamel's constructor, emitter, representer ... modules.
+
+    The extension module imports eight ruamel.yaml modules only to bind one error class from each (the
+    errors it raises). Those modules and what they import (comments, scalar types, datetime, base64, copy)
+    are ~10 ms of a small decrypt and the store uses none of them. Each one not imported yet is stood in for,
+    while the extension loads, by a module holding only its error class (a ``MarkedYAMLError`` under the same
+    name, so ``except YAMLError``/``MarkedYAMLError`` catch what libyaml raises); the stand-ins leave
+    ``sys.modules`` right after, so a later ``import ruamel.yaml.parser`` loads the real module. Only the
+    extension's own error classes differ from ruamel's: psops catches libyaml errors as ``MarkedYAMLError``
+    and uses ruamel's pure-Python loaders (never its C loader) for everything else.
+    Returns None when ruamel.yaml.clib is not installed.
+    """
+    if "_ruamel_yaml" in sys.modules:
+        return getattr(sys.modules["_ruamel_yaml"], "CParser", None)
+    defer_ruamel_package()
+    from ruamel.yaml.error import MarkedYAMLError
+
+    stand_ins: dict[str, types.ModuleType] = {}
+    for module, error in _ERROR_ONLY_MODULES.items():
+        name = f"{PACKAGE}.{module}"
+        if name in sys.modules:
+            continue  # the real module is loaded already: the extension binds its class
+        stand_in = types.ModuleType(name, "stand-in while _ruamel_yaml loads (psops.formats.ruamel_import)")
+        setattr(stand_in, error, type(error, (MarkedYAMLError,), {"__module__": name}))
+        stand_ins[name] = stand_in
+    sys.modules.update(stand_ins)
+    try:
+        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
+        return None
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+    return CParser
+
+
+__all__ = ["defer_ruamel_package", "import_c_parser"]

@@ -25,11 +25,10 @@ import gc
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
-from psops.formats.ruamel_import import defer_ruamel_package
+from psops.formats.ruamel_import import defer_ruamel_package, import_c_parser
 from psops.gofmt import format_float as go_format_float
 from psops.lazyre import lazy_compile
 from psops.limits import MAX_ALIAS_NODES, MAX_DEPTH, too_deep
@@ -38,6 +37,7 @@ from psops.tree import Comment, Document, Mapping, Value, is_time
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
 if TYPE_CHECKING:
     from datetime import datetime, timezone
+    from typing import Any
 
 defer_ruamel_package()  # ruamel.yaml's submodules below, without its __init__ (see psops.formats.ruamel_import)
 
@@ -666,11 +666,7 @@ class _LibyamlRejected(Exception):
 
 def _c_parser_class() -> Any:
     """ruamel.yaml.clib's CParser, or None when the extension is not installed."""
-    try:
-        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
-        return None
-    return CParser
+    return import_c_parser()
 
 
 def _c_stream(text: str, method: str) -> Iterator[Any]:

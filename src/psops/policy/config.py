@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from psops.errors import ConflictingParameters, PolicyError, PsopsError
 from psops.formats import StoreSettings
@@ -52,6 +51,7 @@ from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: decrypt reads this module's settings on every run
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from pathlib import Path
     from typing import Any
 
 __all__ = [
@@ -291,23 +291,28 @@ def _dedupe(group: list[KeyStanza]) -> list[KeyStanza]:
 class CreationRule(FrozenRecord):
     """One entry of ``creation_rules``: its master-key groups, Shamir threshold and selection rule."""
 
-    __slots__ = ("key_groups", "shamir_threshold", "rules", "raw", "config_path", "path_regex", "index",
+    __slots__ = ("key_groups", "shamir_threshold", "rules", "raw", "config_file", "path_regex", "index",
                  "aws_profile")
     key_groups: list[list[KeyStanza]]
     shamir_threshold: int
     rules: EncryptionRules
     raw: dict[str, Any]
-    config_path: Path
+    config_file: str
     path_regex: str
     index: int
     aws_profile: str
 
     def __init__(self, key_groups: list[list[KeyStanza]], shamir_threshold: int, rules: EncryptionRules,
-                 raw: dict[str, Any], config_path: Path, path_regex: str, index: int = 0,
+                 raw: dict[str, Any], config_file: str | os.PathLike[str], path_regex: str, index: int = 0,
                  aws_profile: str = "") -> None:
-        for name, value in zip(self.__slots__, (key_groups, shamir_threshold, rules, raw, config_path, path_regex,
-                                                index, aws_profile), strict=True):
+        for name, value in zip(self.__slots__, (key_groups, shamir_threshold, rules, raw, os.fspath(config_file),
+                                                path_regex, index, aws_profile), strict=True):
             self._set(name, value)
+
+    @property
+    def config_path(self) -> Path:
+        """The config file this rule comes from, as a Path."""
+        return _as_path(self.config_file)
 
     @property
     def uses_key_groups(self) -> bool:
@@ -331,37 +336,42 @@ class ConfigFile(FrozenRecord):
     ``source`` is "explicit", "env", "file_dir" or "cwd".
     """
 
-    __slots__ = ("path", "source", "warnings")
-    path: Path
+    __slots__ = ("file", "source", "warnings")
+    file: str
     source: str
     warnings: list[str]
 
-    def __init__(self, path: Path, source: str, warnings: list[str] | None = None) -> None:
-        self._set("path", path)
+    def __init__(self, file: str | os.PathLike[str], source: str, warnings: list[str] | None = None) -> None:
+        self._set("file", os.fspath(file))
         self._set("source", source)
         self._set("warnings", [] if warnings is None else warnings)
 
     @property
+    def path(self) -> Path:
+        """The config file, as a Path."""
+        return _as_path(self.file)
+
+    @property
     def is_policy_file(self) -> bool:
         """True for psops' own ``.sops-policy.yaml`` name."""
-        return self.path.name == POLICY_CONFIG_NAME
+        return os.path.basename(self.file) == POLICY_CONFIG_NAME
 
 
 class Config(FrozenRecord):
     """A parsed config file: creation rules in order, store settings and load warnings."""
 
-    __slots__ = ("path", "rules", "stores", "warnings", "raw", "has_creation_rules")
-    path: Path
+    __slots__ = ("file", "rules", "stores", "warnings", "raw", "has_creation_rules")
+    file: str
     rules: list[CreationRule]
     stores: StoreSettings
     warnings: list[str]
     raw: dict[str, Any]
     has_creation_rules: bool
 
-    def __init__(self, path: Path, rules: list[CreationRule], stores: StoreSettings | None = None,
+    def __init__(self, file: str | os.PathLike[str], rules: list[CreationRule], stores: StoreSettings | None = None,
                  warnings: list[str] | None = None, raw: dict[str, Any] | None = None,
                  has_creation_rules: bool = False) -> None:
-        self._set("path", path)
+        self._set("file", os.fspath(file))
         self._set("rules", rules)
         self._set("stores", StoreSettings() if stores is None else stores)
         self._set("warnings", [] if warnings is None else warnings)
@@ -369,40 +379,51 @@ class Config(FrozenRecord):
         self._set("has_creation_rules", has_creation_rules)
 
     @property
+    def path(self) -> Path:
+        """The config file, as a Path."""
+        return _as_path(self.file)
+
+    @property
     def directory(self) -> str:
         """The absolute directory of the config file (rule paths are relative to it)."""
-        return os.path.abspath(os.path.dirname(self.path))
+        return os.path.abspath(os.path.dirname(self.file))
 
-    def relative_match_path(self, file_path: Path | str, filename_override: str | None = None) -> str:
+    def relative_match_path(self, file_path: str | os.PathLike[str], filename_override: str | None = None) -> str:
         """The string ``path_regex`` is tested against: absolute, minus the config dir when below it."""
         target = os.path.abspath(filename_override if filename_override else os.fspath(file_path))
         prefix = self.directory.rstrip(os.sep) + os.sep
         return target[len(prefix):] if target.startswith(prefix) else target
 
-    def match(self, file_path: Path, filename_override: str | None = None) -> CreationRule | None:
+    def match(self, file_path: str | os.PathLike[str], filename_override: str | None = None) -> CreationRule | None:
         """The first rule matching the file (None without creation rules; PolicyError if none matches)."""
         if not self.has_creation_rules:
             return None
         subject = self.relative_match_path(file_path, filename_override)
         for rule in self.rules:
-            if not rule.path_regex or _compile(rule.path_regex, self.path, rule.index).search(subject):
+            if not rule.path_regex or _compile(rule.path_regex, self.file, rule.index).search(subject):
                 # Hand out copies: callers may fill in stanzas without touching the cached config.
                 import copy
 
                 return rule.replace(key_groups=copy.deepcopy(rule.key_groups))
         raise PolicyError(
             f"no matching creation rules found (path_regex is tested against {subject!r})",
-            path=str(self.path),
+            path=self.file,
             hint="add a rule whose path_regex matches this file, or a catch-all rule without path_regex",
         )
 
 
-def _compile(pattern: str, config_path: Path, index: int) -> re.Pattern[str]:
+def _compile(pattern: str, config_file: str, index: int) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
         raise PolicyError(f"creation_rules[{index}]: can not compile path_regex {pattern!r}: {exc}",
-                          path=str(config_path)) from exc
+                          path=config_file) from exc
+
+
+def _as_path(file: str) -> Path:
+    from pathlib import Path  # on demand: ~5 ms at start-up, and the decrypt path never needs a Path
+
+    return Path(file)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -410,20 +431,20 @@ def _compile(pattern: str, config_path: Path, index: int) -> re.Pattern[str]:
 # --------------------------------------------------------------------------------------------------------
 
 
-def config_from_env() -> Path | None:
+def config_from_env() -> str | None:
     """The config path from ``SOPS_CONFIG`` (None when unset or empty)."""
     value = os.environ.get(ENV_CONFIG, "")
-    return Path(value) if value else None
+    return value or None
 
 
-def _search_up(start: str, warnings: list[str]) -> Path | None:
+def _search_up(start: str, warnings: list[str]) -> str | None:
     current = start
     for _ in range(MAX_SEARCH_DEPTH):
         for name in CONFIG_NAMES:
             candidate = os.path.join(current, name)
             if os.path.isfile(candidate):
                 _note_ignored(current, warnings)
-                return Path(candidate)
+                return candidate
         _note_ignored(current, warnings)
         parent = os.path.dirname(current)
         if parent == current:
@@ -441,8 +462,8 @@ def _note_ignored(directory: str, warnings: list[str]) -> None:
             warnings.append(msg)
 
 
-def find_config(file_path: Path | None, *, explicit: str | Path | None = None, cwd: Path | None = None,
-                warnings: list[str] | None = None) -> ConfigFile | None:
+def find_config(file_path: str | os.PathLike[str] | None, *, explicit: str | os.PathLike[str] | None = None,
+                cwd: str | os.PathLike[str] | None = None, warnings: list[str] | None = None) -> ConfigFile | None:
     """Locate the config: explicit path, else ``SOPS_CONFIG``, else search up from the file's dir, then cwd.
 
     ``file_path`` may be None (stdin): then only the working directory is searched. Relative paths are taken
@@ -460,7 +481,7 @@ def find_config(file_path: Path | None, *, explicit: str | Path | None = None, c
         if not os.path.isfile(path):
             what = "--config" if source == "explicit" else ENV_CONFIG
             raise PolicyError(f"config file not found ({what} {os.fspath(explicit)!r})", path=path)
-        return ConfigFile(Path(path), source)
+        return ConfigFile(path, source)
     result: ConfigFile | None = None
     if file_path is not None:
         file_dir = os.path.dirname(os.path.join(base, os.fspath(file_path)))
@@ -476,13 +497,13 @@ def find_config(file_path: Path | None, *, explicit: str | Path | None = None, c
     return result
 
 
-def discover_config(file_path: Path | None, *, explicit: str | Path | None = None,
-                    cwd: Path | None = None) -> Config | None:
+def discover_config(file_path: str | os.PathLike[str] | None, *, explicit: str | os.PathLike[str] | None = None,
+                    cwd: str | os.PathLike[str] | None = None) -> Config | None:
     """:func:`find_config` then :func:`load_config`; search warnings are prepended to ``Config.warnings``."""
     found = find_config(file_path, explicit=explicit, cwd=cwd)
     if found is None:
         return None
-    config = load_config(found.path)
+    config = load_config(found.file)
     return config.replace(warnings=[*found.warnings, *config.warnings])
 
 
@@ -498,7 +519,7 @@ _GO_BOOLS = {"true": True, "yes": True, "on": True, "y": True,
 class _Parser:
     """Builds a Config from loaded YAML data, raising PolicyErrors that name the file and line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
         self.warnings: list[str] = []
@@ -529,7 +550,7 @@ class _Parser:
         label = _format_path(where)
         line = self._line(where) if where else None
         prefix = (f"line {line}: " if line else "") + (f"{label}: " if label else "")
-        return PolicyError(prefix + message, path=str(self.path), hint=hint)
+        return PolicyError(prefix + message, path=self.path, hint=hint)
 
     # -- typed accessors -------------------------------------------------------------------------------
 
@@ -594,7 +615,7 @@ class _Parser:
         raw_rules = top.get("creation_rules")
         has_rules = raw_rules is not None
         rules = [self.rule(item, i) for i, item in enumerate(self.sequence(raw_rules, ("creation_rules",)))]
-        return Config(path=self.path, rules=rules, stores=stores, warnings=self.warnings, raw=top,
+        return Config(file=self.path, rules=rules, stores=stores, warnings=self.warnings, raw=top,
                       has_creation_rules=has_rules)
 
     def stores(self, value: object) -> StoreSettings:
@@ -644,7 +665,7 @@ class _Parser:
         else:
             groups = [self.flat_group(raw, where, aws_profile)]
         return CreationRule(key_groups=groups, shamir_threshold=shamir, rules=rules, raw=raw,
-                            config_path=self.path, path_regex=path_regex, index=index,
+                            config_file=self.path, path_regex=path_regex, index=index,
                             aws_profile=aws_profile)
 
     def flat_group(self, raw: dict[str, Any], where: _PathT, aws_profile: str) -> list[KeyStanza]:
@@ -752,7 +773,7 @@ def _fast_load(text: str) -> object | None:
     return None if has_merge_key(docs[0]) else to_plain(docs[0])
 
 
-def _parse_text(path: Path, text: str) -> Config:
+def _parse_text(path: str, text: str) -> Config:
     data = _fast_load(text)
     if data is not None:
         return _Parser(path, text).config(data)
@@ -767,16 +788,16 @@ def _parse_text(path: Path, text: str) -> Config:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
-        raise PolicyError(f"{line}invalid YAML: {problem}", path=str(path)) from exc
+        raise PolicyError(f"{line}invalid YAML: {problem}", path=path) from exc
     except YAMLError as exc:
-        raise PolicyError(f"invalid YAML: {exc}", path=str(path)) from exc
+        raise PolicyError(f"invalid YAML: {exc}", path=path) from exc
     return _Parser(path, text).config(data)
 
 
 _cache: dict[str, tuple[int, int, Config]] = {}
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file (cached by path and modification time); PolicyError when invalid."""
     abs_path = os.path.abspath(os.fspath(path))
     try:
@@ -789,6 +810,6 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PolicyError(f"could not read config file: {reason}", path=abs_path) from exc
-    config = _parse_text(Path(abs_path), text)
+    config = _parse_text(abs_path, text)
     _cache[abs_path] = (st.st_mtime_ns, st.st_size, config)
     return config
