@@ -6,7 +6,10 @@ import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
 
+from fixtures.strategies import around
+from psops import cipher
 from psops.cipher import ValueCipher, canonical, format_time, parse_enc, parse_plaintext, parse_time
 from psops.errors import DecryptError, EncryptError
 from psops.tree import Comment
@@ -141,3 +144,30 @@ def test_flipped_tag_bit_fails_authentication() -> None:
     forged = KAT_VALUE.replace(base64.b64encode(tag).decode(), base64.b64encode(bad_tag).decode())
     with pytest.raises(DecryptError, match="failed authentication"):
         ValueCipher(KAT_KEY).decrypt(forged, "bar:")
+
+
+# The hand-written ENC and int parsers run instead of their regular expressions (no regex engine at start-up);
+# the patterns stay in psops.cipher as the grammar, and these tests hold the two together.
+_ENC_FRAGMENTS = ("ENC[AES256_GCM,data:", "ENC[AES256_GCM,", ",iv:", "iv:", ",tag:", ",type:", "type:", "]", "[",
+                  "=", "==", "abc", "Q", "+/", "A1z9", "str", "int", "bytes", "Str", ",", ":", "é", "\n", "data:")
+
+
+@settings(max_examples=500, deadline=None)
+@given(around(cipher._ENC_RE._source, *_ENC_FRAGMENTS, fullmatch=False))
+def test_split_enc_matches_the_enc_pattern(text: str) -> None:
+    m = cipher._ENC_RE.match(text)
+    assert cipher._split_enc(text) == (m.groups() if m else None)
+
+
+@pytest.mark.parametrize("text", [KAT_VALUE, KAT_VALUE + "\n", KAT_VALUE.replace("type:str", "type:"),
+                                  KAT_VALUE.replace("data:oYyi", "data:"), KAT_VALUE.replace("oYyi", "oY=yi"),
+                                  KAT_VALUE + "\n\n", KAT_VALUE.replace("str]", "str]x")])
+def test_split_enc_on_edge_cases(text: str) -> None:
+    m = cipher._ENC_RE.match(text)
+    assert cipher._split_enc(text) == (m.groups() if m else None)
+
+
+@settings(max_examples=800, deadline=None)
+@given(around(cipher._INT_RE._source, "+", "-", "0", "12", "9", "\n", " ", "x", "١", "_", fullmatch=False))
+def test_int_text_check_matches_the_int_pattern(text: str) -> None:
+    assert cipher._is_int_text(text) == bool(cipher._INT_RE.match(text))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
 
+from fixtures.strategies import around
+from psops import metadata
 from psops.cipher import format_time, parse_time
 from psops.metadata import mac_aad
 from psops.tree import is_time
@@ -28,3 +31,16 @@ def test_mac_aad_refuses_impossible_times_like_go(text: str) -> None:
 def test_is_time_tells_datetimes_from_other_leaves() -> None:
     assert is_time(datetime(2026, 1, 2, tzinfo=timezone.utc))
     assert not any(is_time(v) for v in ("2026-01-02", 1, 1.5, True, None, b"x"))
+
+
+# Hand-written checks that replace regular expressions on the decrypt path (the patterns are the grammar).
+@settings(max_examples=800, deadline=None)
+@given(around(metadata._CANONICAL_UTC._source, "2026", "-", "11", "22", "T", ":", "50", "01", "Z", "z", "١", "\n"))
+def test_canonical_utc_check_matches_its_pattern(text: str) -> None:
+    assert metadata._has_canonical_utc_form(text) == bool(metadata._CANONICAL_UTC.fullmatch(text))
+
+
+@settings(max_examples=800, deadline=None)
+@given(around(metadata._SEMVER_RE._source, "v", "3", "11", ".", "0", "-rc1", "١", "x", "\n", " ", fullmatch=False))
+def test_version_check_matches_the_semver_pattern(text: str) -> None:
+    assert metadata._looks_semantic(text) == bool(metadata._SEMVER_RE.match(text))

@@ -8,7 +8,9 @@ compiled pattern's methods on itself, so later calls cost what calls on a compil
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    import re
 
 _METHODS = ("match", "fullmatch", "search", "sub", "subn", "split", "finditer", "findall")
 
@@ -23,6 +25,8 @@ class _LazyPattern:
     def __getattr__(self, name: str) -> object:
         if name.startswith("_"):  # copy/pickle probing, unset slots: not pattern attributes
             raise AttributeError(name)
+        import re  # on first use: a decrypt that needs no pattern never imports re (with enum, functools ...)
+
         compiled = re.compile(self._source, self._flags)
         for method in _METHODS:
             setattr(self, method, getattr(compiled, method))

@@ -32,8 +32,24 @@ WRITE_VERSION = "3.11.0"
 _GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
 _ALWAYS_IN_GROUP = ("hc_vault", "age")
 _TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+# What _has_canonical_utc_form / _looks_semantic test (hand-written: no regex engine at start-up; the tests
+# compare them with these patterns).
 _CANONICAL_UTC = lazy_compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _SEMVER_RE = lazy_compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+_DIGITS = "0123456789"
+
+
+def _has_canonical_utc_form(text: str) -> bool:
+    """``_CANONICAL_UTC.fullmatch(text)``."""
+    return (len(text) == 20 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[13] == ":"
+            and text[16] == ":" and text[19] == "Z"
+            and not (text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).strip(_DIGITS))
+
+
+def _looks_semantic(version: str) -> bool:
+    """``_SEMVER_RE.match(version)``: ``[v]MAJOR.MINOR.PATCH`` at the start (any decimal digits, as ``\\d``)."""
+    parts = (version[1:] if version.startswith("v") else version).split(".", 2)
+    return len(parts) == 3 and parts[0].isdecimal() and parts[1].isdecimal() and parts[2][:1].isdecimal()
 
 
 class Metadata(Record):
@@ -88,7 +104,7 @@ _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def _is_canonical_utc(text: str) -> bool:
     """``YYYY-MM-DDTHH:MM:SSZ`` naming a real instant (the form Go's RFC 3339 formatting gives UTC times)."""
-    if len(text) != 20 or not _CANONICAL_UTC.fullmatch(text):
+    if not _has_canonical_utc_form(text):
         return False
     year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
     hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
@@ -181,7 +197,7 @@ def parse_metadata(block: Mapping | None) -> Metadata:
     version = "" if version is None else str(version)
     if not version:
         raise CannotReadInput("sops metadata has no version", hint="the file is damaged")
-    if not (_SEMVER_RE.match(version) or version.startswith("1.")):
+    if not (_looks_semantic(version) or version.startswith("1.")):
         raise CannotReadInput(f"sops metadata version {version!r} is not a semantic version")
     flat = _group(raw, "")
     groups: list[list[KeyStanza]]

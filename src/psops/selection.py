@@ -7,10 +7,12 @@ SOPS applies ``unencrypted_suffix: _unencrypted`` and writes it to the metadata.
 
 from __future__ import annotations
 
-import re
-
 from psops.errors import ConflictingParameters
 from psops.record import FrozenRecord
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    import re
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -28,6 +30,8 @@ FIELD_NAMES: tuple[str, ...] = (*RULE_NAMES, "mac_only_encrypted")
 def _compile(name: str, pattern: str) -> re.Pattern[str] | None:
     if not pattern:
         return None
+    import re  # only for a regex rule: a decrypt without one never imports re
+
     try:
         return re.compile(pattern)
     except re.error as exc:

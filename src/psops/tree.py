@@ -12,7 +12,6 @@ as in SOPS, because the path becomes the AAD of each encrypted value. This modul
 
 from __future__ import annotations
 
-import re
 import sys
 
 from psops.errors import InvalidTreePath
@@ -113,6 +112,8 @@ def parse_path(spec: str) -> list[str | int]:
         else:
             text = dq if dq is not None else sq
             assert text is not None
+            import re
+
             out.append(re.sub(r"\\(.)", r"\1", text))
         pos = m.end()
     if not out:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.strategies import near_misses
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
+from psops.formats import json_store
 from psops.formats.json_store import JsonStore, go_json_string
 from psops.tree import Mapping, to_plain
 
@@ -93,3 +97,38 @@ def _go_quote_one_by_one(text: str) -> str:
                                          "\x7f", "\x85", "é", "漢", "\U0001f600"]), max_size=40))
 def test_go_json_string_matches_go_character_by_character(text: str) -> None:
     assert go_json_string(text) == _go_quote_one_by_one(text)
+
+
+# JsonStore reads with CPython's C scanner alone (no json package, whose import compiles regexes); anything it
+# cannot read goes to the json package, which reports the error. Both must see every input the same way.
+_JSON_FRAGMENTS = ('{"a": ', '"b"', "1", "-0.5e3", "1e999", "[", "]", "{", "}", ",", ":", " ", "\n", "\t", "true",
+                   "null", "NaN", "Infinity", '"\\u00e9"', '"\\ud800"', '"x', "\\", "\x00", "é", '{"k": [1, {"z": ""}]}')
+
+
+def _outcome(decode: Any, text: str) -> object:
+    try:
+        return ("ok", to_plain(decode(text)) if isinstance(decode(text), Mapping) else decode(text))
+    except Exception as exc:
+        return ("error", type(exc).__name__)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(near_misses(*_JSON_FRAGMENTS, max_fragments=10) | st.sampled_from(["", " ", "{} x", "{}\n\n", " \n{} \r\n",
+                                                                          '{"a": 1}{', "[1]", '{"a": NaN}']))
+def test_lean_json_decoder_reads_what_the_json_package_reads(text: str) -> None:
+    lean = _outcome(json_store._decode, text)
+    reporting = _outcome(json_store._decode_reporting, text)
+    if lean[0] == "ok" or reporting[0] == "ok":
+        assert lean == reporting
+    else:  # every failure of the scanner alone goes to the json package, which names the error
+        assert lean[1] in ("_NotDecoded", "_OutOfRange"), lean
+        assert reporting == ("error", "CannotReadInput")
+
+
+def test_invalid_json_is_reported_with_its_line_and_column() -> None:
+    with pytest.raises(CannotReadInput, match=r"invalid JSON at line 2, column 9: Expecting ',' delimiter"):
+        JsonStore().load(b'{"a": 1,\n "b": 2 "c": 3}\n')
+    with pytest.raises(CannotReadInput, match=r"Extra data"):
+        JsonStore().load(b'{"a": 1} {"b": 2}\n')
+    with pytest.raises(CannotReadInput, match=r"invalid JSON number NaN"):
+        JsonStore().load(b'{"a": NaN}\n')

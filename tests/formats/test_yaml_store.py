@@ -23,9 +23,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.gnupg import shared_dir
+from fixtures.strategies import around, near_misses
 from psops.errors import CannotReadInput, EmptyDocument
+from psops.formats import yaml_store as ys
 from psops.formats.yaml_store import YamlStore, _analyze, _block_ok, _Loader, format_float, format_time, resolve_plain
 from psops.tree import Comment, Mapping, from_plain, to_plain
 
@@ -775,3 +779,74 @@ def test_error_precedence_is_the_pure_parsers(text: str) -> None:
     assert _tree_or_error(text, True) == _tree_or_error(text, False)
     with pytest.raises(CannotReadInput):
         STORE.load(text.encode())
+
+
+# The number, base-60, plain-safe, block and line-break checks run as hand-written functions (no regex engine
+# at start-up); the patterns in psops.formats.yaml_store are the grammar they implement, compared here.
+def _go_int_by_pattern(s: str) -> int | None:
+    m = ys._GO_INT.fullmatch(s)
+    if m is None:
+        return None
+    sign, body = m.groups()
+    if len(body) > 1 and body[0] == "0":
+        base = ys._INT_BASES.get(body[1], 8)
+        digits = body[2:] if base != 8 or body[1] in "oO" else body[1:]
+        n = int(digits, base) if digits else 0
+    else:
+        n = int(body)
+    return -n if sign == "-" else n
+
+
+_NUMBER_FRAGMENTS = ("0", "1", "7", "8", "9", "0x", "0X", "0b", "0o", "0O", "1f", "ab", "+", "-", ".", "e", "E",
+                     "e+", "_", ":", "59", "60", "5", "١", "inf", " ")
+
+
+_NUMBERS = around(ys._GO_INT._source, *_NUMBER_FRAGMENTS) | around(ys._YAML_FLOAT._source, *_NUMBER_FRAGMENTS) \
+    | around(ys._BASE60._source, *_NUMBER_FRAGMENTS)
+
+
+_NUMBER_EDGES = ("1:60", "1:59", "1:6", "1:06", "190:20:30", "1:5.5", "1:05._", "-1:00", "+1:00", "1::0", "1:0:",
+                 ":1", "1:0.1.2", "1_0:1", "_1:1", "0x", "0X1f", "0b", "0b2", "0o", "0o8", "08", "0_", "00", "+",
+                 "-0x1", "1e", "1e+", ".e1", "1.e5", ".5", "+.5", "1.2.3", "١", "1e5e5", "0x1p3", "")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.sampled_from(_NUMBER_EDGES), _NUMBERS))
+def test_number_checks_match_their_patterns(text: str) -> None:
+    assert ys._parse_go_int(text) == _go_int_by_pattern(text)
+    assert ys._is_yaml_float(text) == bool(ys._YAML_FLOAT.fullmatch(text))
+    if text.startswith("."):
+        assert ys._is_yaml_float(text) == bool(ys._DOT_FLOAT.fullmatch(text))
+    assert ys._is_base60(text) == bool(ys._BASE60.fullmatch(text))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(around(ys._SAFE_PLAIN._source, "abc", "A-Z", " ", "  ", ":", "#", "-", "<", ">", "'", '"', "`", "\\", "!", "@", "|", "é", "\t",
+                   "\n", "[", "]", "{", "}", "?", ",", "%", "&", "*", "~", "$", "^", "(", ")", ";", "="))
+def test_plain_safe_check_matches_its_pattern(text: str) -> None:
+    assert ys._is_safe_plain(text) == bool(ys._SAFE_PLAIN.fullmatch(text))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["a \rb", "a \r", " \n", "a\t \nb", "x ", "a\x7f", "a\x85b", " \x85", " \u2028", "\ufeff",
+                        "\U0001f600", "é ", "\n", "\t", "a\r\nb"]) | around(r"[a-z \t\n]{0,30}", "line", " ", "\n", "\r", "\t", "\x7f", "\x00", "\x1f", "\x85", "\u2028", "\ufeff", "é",
+                   "\U0001f600", "\ud800", "x"))
+def test_block_check_matches_its_pattern(text: str) -> None:
+    assert ys._block_ok(text) == (bool(text) and ys._NOT_BLOCK.search(text) is None)
+
+
+@settings(max_examples=600, deadline=None)
+@given(near_misses("a: 1", "\n", "\r\n", "\r", "\x85", "\u2028", "\u2029", "# c", " ", "é", max_fragments=14),
+       st.integers(0, 60), st.integers(0, 60))
+def test_line_break_helpers_match_the_break_pattern(text: str, start: int, end: int) -> None:
+    loader = ys._Loader(text)
+    start, end = min(start, len(text)), min(max(start, end), len(text))
+    m = ys._NL.search(text, start, end)
+    assert loader.break_at(start, end) == (m.start() if m else -1)
+    m = ys._NL.search(text, start)
+    assert loader.break_at(start) == (m.start() if m else -1)
+    assert loader.breaks_between(start, end) == len(ys._NL.findall(text, start, end))
+    starts = [0] + [m.end() for m in ys._NL.finditer(text)]
+    for index in range(len(text) + 1):
+        line = max(i for i, s in enumerate(starts) if s <= index)
+        assert loader.pos(index) == (line + 1, index - starts[line] + 1)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyrage
 import pytest
+from hypothesis import given, settings
 from ruamel.yaml import YAML
 
+from fixtures.strategies import around
 from psops.errors import PolicyError
 from psops.keys.base import KeyStanza
 from psops.policy import (
@@ -24,6 +26,7 @@ from psops.policy import (
     parse_kms_arn,
     parse_vault_uri,
 )
+from psops.policy import config as config_module
 from psops.selection import EncryptionRules
 
 AGE_A = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
@@ -461,3 +464,10 @@ def test_rule_choice_matches_sops(work: Path, sops_bin: str) -> None:
         assert rule is not None
         assert used == rule.key_groups[0][0].fields["recipient"]
     assert config.match(Path("sub/x.yaml")).key_groups[0][0].fields["recipient"] == a  # type: ignore[union-attr]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(around(config_module._AGE_RECIPIENT._source, "age1", "age", "qpzry9x8", "ssh-ed25519 ", "ssh-rsa ", "AAAA", "ssh-", " ", "\t", "\n", "A",
+                   "\u00a0", "é", fullmatch=False))
+def test_age_recipient_check_matches_its_pattern(text: str) -> None:
+    assert config_module._is_age_recipient(text) == bool(config_module._AGE_RECIPIENT.match(text))

@@ -7,16 +7,26 @@ are kept in order; the root must be an object. Output: tab indentation (or N spa
 
 from __future__ import annotations
 
-import json
-import math
-from json.encoder import encode_basestring as _encode_basestring  # the C encoder
-
 from psops.cipher import format_time
 from psops.errors import CannotDumpTree, CannotReadInput, EmptyDocument
 from psops.gofmt import format_json_float
 from psops.lazyre import lazy_compile
 from psops.limits import check_depth, ensure_recursion_room, too_deep
 from psops.tree import Comment, Document, Mapping, Value, is_time
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+try:  # CPython's C string encoder and scanner, without the json package (which imports and compiles regexes)
+    import _json
+
+    _encode_basestring = _json.encode_basestring
+    _make_scanner: Any = _json.make_scanner
+except ImportError:  # pragma: no cover - other interpreters: the json package does all the work
+    from json.encoder import encode_basestring as _encode_basestring
+
+    _make_scanner = None
 
 _ESCAPES = {
     '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
@@ -29,10 +39,19 @@ _UNDECODABLE = lazy_compile("[\udc80-\udcff]")
 
 # Characters Go's encoder does not copy as they are; a string without any is quoted with one concatenation.
 _NEEDS_ESCAPE = lazy_compile('["\\\\<>&\x00-\x1f\u2028\u2029\udc80-\udcff]')
+_ASCII_ESCAPED = frozenset('"\\<>&')  # and the control characters, which str.isprintable() finds
 
 
 def go_json_string(text: str) -> str:
     """Quote a string as Go's json.Marshal does (HTML-safe, raw UTF-8 for other non-ASCII)."""
+    if text.isascii():  # most values: no regex (a decrypt then never imports re)
+        if text.isprintable() and _ASCII_ESCAPED.isdisjoint(text):
+            return '"' + text + '"'
+        out = _encode_basestring(text)
+        for char in "<>&":
+            if char in out:
+                out = out.replace(char, _ESCAPES[char])
+        return out
     if _NEEDS_ESCAPE.search(text) is None:
         return '"' + text + '"'
     # CPython's C string encoder escapes what Go escapes of '"', '\\' and control characters, in Go's
@@ -53,9 +72,12 @@ class _OutOfRange(ValueError):
     """A JSON number beyond float64 (Go's decoder refuses it; Python would read it as infinity)."""
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
 def _parse_number(text: str) -> float:
     number = float(text)
-    if number in (math.inf, -math.inf):
+    if number in _INFINITIES:
         raise _OutOfRange("a number is out of the float64 range")  # its text is not repeated: it may be secret
     return number
 
@@ -79,6 +101,64 @@ def _fix_surrogates(value: Value) -> Value:
 _LONE_SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 
+class _NotDecoded(Exception):
+    """The lean decoder met something it does not report itself (an error): the json package decides."""
+
+
+class _Context:
+    """What CPython's C scanner reads from a ``json.JSONDecoder``: psops' hooks, strict strings."""
+
+    def __init__(self) -> None:
+        self.strict = True
+        self.object_hook = None
+        self.object_pairs_hook = _mapping
+        self.parse_float = _parse_number
+        self.parse_int = _parse_number
+        self.parse_constant = _reject_constant
+        self.memo: dict[str, str] = {}
+
+
+def _mapping(pairs: list[tuple[str, Value]]) -> Mapping:
+    return Mapping(list(pairs))
+
+
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _decode(text: str) -> object:
+    """``json.JSONDecoder(...).decode(text)`` with the C scanner alone; :class:`_NotDecoded` for any error."""
+    if _make_scanner is None:  # pragma: no cover - not CPython
+        raise _NotDecoded
+    start = len(text) - len(text.lstrip(_JSON_WHITESPACE))
+    try:
+        root, end = _make_scanner(_Context())(text, start)
+    except (_OutOfRange, RecursionError):
+        raise
+    except Exception as exc:  # StopIteration (no value), JSONDecodeError, a constant: reported by the json package
+        raise _NotDecoded from exc
+    if text[end:].strip(_JSON_WHITESPACE):
+        raise _NotDecoded  # "Extra data"
+    return root
+
+
+def _decode_reporting(text: str) -> object:
+    """Decode with the json package, turning its errors into :class:`CannotReadInput` (line and column)."""
+    import json
+
+    decoder = json.JSONDecoder(object_pairs_hook=_mapping, parse_int=_parse_number, parse_float=_parse_number,
+                               parse_constant=_reject_constant)
+    try:
+        return decoder.decode(text)
+    except json.JSONDecodeError as exc:
+        raise CannotReadInput(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except _OutOfRange as exc:
+        raise CannotReadInput(f"invalid JSON: {exc}", hint="sops cannot store it either") from None
+    except ValueError as exc:
+        raise CannotReadInput(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep() from None
+
+
 class JsonStore:
     """Reads and writes JSON files (and, with the same layout, the binary store's envelope)."""
 
@@ -95,24 +175,19 @@ class JsonStore:
             raise CannotReadInput(f"invalid UTF-8 at byte {exc.start}") from None
         if not text.strip():
             raise EmptyDocument("the file is empty", hint="a JSON file needs at least {}")
-        decoder = json.JSONDecoder(object_pairs_hook=lambda pairs: Mapping(list(pairs)),
-                                   parse_int=_parse_number, parse_float=_parse_number,
-                                   parse_constant=_reject_constant)
         ensure_recursion_room()  # the C decoder recurses once per level (docs/limits.md)
         try:
-            root = decoder.decode(text)
-        except json.JSONDecodeError as exc:
-            raise CannotReadInput(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            root = _decode(text)
+        except _NotDecoded:  # the json package reports the error (or, impossibly, decodes the text)
+            root = _decode_reporting(text)
         except _OutOfRange as exc:
             raise CannotReadInput(f"invalid JSON: {exc}", hint="sops cannot store it either") from None
-        except ValueError as exc:
-            raise CannotReadInput(f"invalid JSON: {exc}") from None
         except RecursionError:
             raise too_deep() from None
         if not isinstance(root, Mapping):
             raise CannotReadInput(f"the JSON root must be an object, not {type(root).__name__}")
         check_depth([root], brackets=text.count("[") + text.count("{"))
-        if _SURROGATE_ESCAPE.search(text):
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
             root = _fix_surrogates(root)
             assert isinstance(root, Mapping)
         return [root]

@@ -12,12 +12,14 @@ real ``__init__`` in the same module object, so every other user of ruamel.yaml 
 from __future__ import annotations
 
 import sys
-import types
-from importlib.machinery import ModuleSpec, PathFinder
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
 if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType as _ModuleType
     from typing import Any
+else:
+    _ModuleType = type(sys)  # types.ModuleType, without importing types
 
 PACKAGE = "ruamel.yaml"
 
@@ -30,7 +32,7 @@ _ERROR_ONLY_MODULES = {
 }
 
 
-class _DeferredPackage(types.ModuleType):
+class _DeferredPackage(_ModuleType):
     """``ruamel.yaml`` with its ``__init__`` run on first use of an attribute it defines."""
 
     def __init__(self, spec: ModuleSpec) -> None:
@@ -51,13 +53,23 @@ class _DeferredPackage(types.ModuleType):
         return getattr(self, name)
 
 
+def _path_finder() -> Any:
+    """The import system's path-based finder (importlib.machinery.PathFinder, found without importing importlib)."""
+    for finder in sys.meta_path:
+        if getattr(finder, "__name__", "") == "PathFinder" and hasattr(finder, "find_spec"):
+            return finder
+    from importlib.machinery import PathFinder  # pragma: no cover - a replaced meta path
+
+    return PathFinder
+
+
 def defer_ruamel_package() -> None:
     """Register ``ruamel.yaml`` as a deferred package unless it is imported already (or cannot be found)."""
     if PACKAGE in sys.modules:
         return
     import ruamel  # the namespace package: nothing runs
 
-    spec = PathFinder.find_spec(PACKAGE, list(ruamel.__path__))
+    spec = _path_finder().find_spec(PACKAGE, list(ruamel.__path__))
     if spec is None or spec.loader is None or not spec.submodule_search_locations:
         return
     package = _DeferredPackage(spec)
@@ -83,12 +95,12 @@ def import_c_parser() -> Any:
     defer_ruamel_package()
     from ruamel.yaml.error import MarkedYAMLError
 
-    stand_ins: dict[str, types.ModuleType] = {}
+    stand_ins: dict[str, _ModuleType] = {}
     for module, error in _ERROR_ONLY_MODULES.items():
         name = f"{PACKAGE}.{module}"
         if name in sys.modules:
             continue  # the real module is loaded already: the extension binds its class
-        stand_in = types.ModuleType(name, "stand-in while _ruamel_yaml loads (psops.formats.ruamel_import)")
+        stand_in = _ModuleType(name, "stand-in while _ruamel_yaml loads (psops.formats.ruamel_import)")
         setattr(stand_in, error, type(error, (MarkedYAMLError,), {"__module__": name}))
         stand_ins[name] = stand_in
     sys.modules.update(stand_ins)

@@ -22,9 +22,8 @@ type, no line wrapping, ``---`` between documents.
 from __future__ import annotations
 
 import gc
-import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from itertools import accumulate
 
 from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
@@ -36,6 +35,7 @@ from psops.tree import Comment, Document, Mapping, Value, is_time
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from datetime import datetime, timezone
     from typing import Any
 
@@ -59,14 +59,15 @@ _UINT = "uint"  # an integer in uint64 range above int64: sops cannot store it
 # Scalar resolution (go-yaml v3 resolve.go)
 # ---------------------------------------------------------------------------------------------------------
 
+_INF = float("inf")  # (math is not imported for it)
 _MAP: dict[str, tuple[str, Any]] = {}
 for _spellings, _tag, _val in (
     (("true", "True", "TRUE"), _BOOL, True),
     (("false", "False", "FALSE"), _BOOL, False),
     (("", "~", "null", "Null", "NULL"), _NULL, None),
-    ((".nan", ".NaN", ".NAN"), _FLOAT, math.nan),
-    ((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), _FLOAT, math.inf),
-    (("-.inf", "-.Inf", "-.INF"), _FLOAT, -math.inf),
+    ((".nan", ".NaN", ".NAN"), _FLOAT, float("nan")),
+    ((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), _FLOAT, _INF),
+    (("-.inf", "-.Inf", "-.INF"), _FLOAT, -_INF),
     (("<<",), _MERGE, "<<"),
 ):
     for _s in _spellings:
@@ -86,24 +87,81 @@ _OLD_BOOL = frozenset(
     ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
 )
 _BASE60 = lazy_compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+# The patterns above are the grammar; the number, base-60, plain-safe and block checks on every value run
+# as the hand-written functions below (the tests compare each with its pattern): a decrypt then needs no
+# regex engine, whose import and compiles cost ~10 ms at start-up. _TIMESTAMP stays a regex (rare input).
+_DIGITS = "0123456789"
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+_INT_DIGITS = {16: _HEX_DIGITS, 2: "01", 8: "01234567"}
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _UINT64_MAX = (1 << 64) - 1
 
 
+def _only(text: str, chars: str) -> bool:
+    """Every character of ``text`` is one of ``chars`` (True for an empty text)."""
+    return not text.strip(chars)
+
+
 def _parse_go_int(s: str) -> int | None:
-    """strconv.ParseInt(s, 0, 64) without range check; None if not syntactically an integer."""
-    m = _GO_INT.fullmatch(s)
-    if m is None:
+    """strconv.ParseInt(s, 0, 64) without range check; None if not syntactically an integer (``_GO_INT``)."""
+    sign = s[:1]
+    body = s[1:] if sign in ("+", "-") else s
+    if not body:
         return None
-    sign, body = m.groups()
-    if len(body) > 1 and body[0] == "0":
+    if body[0] == "0" and len(body) > 1:
         base = _INT_BASES.get(body[1], 8)
         digits = body[2:] if base != 8 or body[1] in "oO" else body[1:]
+        if (base != 8 or body[1] in "oO") and not digits:
+            return None  # 0x, 0b, 0o need a digit
+        if not _only(digits, _INT_DIGITS[base]):
+            return None
         n = int(digits, base) if digits else 0
-    else:
+    elif body[0] == "0" or (body[0] in _DIGITS and _only(body, _DIGITS)):
         n = int(body)
+    else:
+        return None
     return -n if sign == "-" else n
+
+
+def _is_yaml_float(s: str) -> bool:
+    """``_YAML_FLOAT.fullmatch(s)`` (and, for a text starting with '.', ``_DOT_FLOAT.fullmatch(s)``)."""
+    body = s[1:] if s[:1] in ("+", "-") else s
+    cut = len(body)
+    for letter in "eE":
+        at = body.find(letter)
+        if 0 <= at < cut:
+            cut = at
+    mantissa = body[:cut]
+    if cut < len(body):
+        exponent = body[cut + 1 :]
+        if exponent[:1] in ("+", "-"):
+            exponent = exponent[1:]
+        if not exponent or not _only(exponent, _DIGITS):
+            return False
+    whole, dot, fraction = mantissa.partition(".")
+    if not whole:
+        return bool(dot) and bool(fraction) and _only(fraction, _DIGITS)
+    return _only(whole, _DIGITS) and _only(fraction, _DIGITS)
+
+
+def _is_base60(s: str) -> bool:
+    """``_BASE60.fullmatch(s)``: a YAML 1.1 sexagesimal number such as ``190:20:30`` (go-yaml quotes them)."""
+    if ":" not in s:
+        return False
+    body = s[1:] if s[:1] in ("+", "-") else s
+    head, *groups = body.split(":")
+    if not head or head[0] not in _DIGITS or not _only(head, "0123456789_"):
+        return False
+    last, dot, fraction = groups[-1].partition(".")
+    if dot and not _only(fraction, "0123456789_"):
+        return False
+    for group in (*groups[:-1], last):
+        if not (len(group) == 1 and group in _DIGITS) and not (
+            len(group) == 2 and group[0] in "012345" and group[1] in _DIGITS
+        ):
+            return False
+    return True
 
 
 def _parse_timestamp(s: str) -> datetime | None:
@@ -157,9 +215,9 @@ def resolve_plain(s: str) -> tuple[str, Any]:
         hit = _MAP.get(s)
         if hit is not None:
             return hit
-        if _DOT_FLOAT.fullmatch(s):
+        if _is_yaml_float(s):  # starting with '.': _DOT_FLOAT
             f = float(s)
-            if not math.isinf(f):
+            if f not in (_INF, -_INF):
                 return _FLOAT, f
         return _STR, s
     if c not in _HINT_NUM:
@@ -178,16 +236,16 @@ def resolve_plain(s: str) -> tuple[str, Any]:
             return _INT, n
         if 0 <= n <= _UINT64_MAX and plain[0] != "+":
             return _UINT, n
-    if _YAML_FLOAT.fullmatch(plain):
+    if _is_yaml_float(plain):
         f = float(plain)
-        if not math.isinf(f):
+        if f not in (_INF, -_INF):
             return _FLOAT, f
     return _STR, s
 
 
 def _plain_is_string(s: str) -> bool:
     """go-yaml stringv: may this string be written without quotes (it resolves back to a string)."""
-    return resolve_plain(s)[0] == _STR and s not in _OLD_BOOL and not _BASE60.fullmatch(s)
+    return resolve_plain(s)[0] == _STR and s not in _OLD_BOOL and not _is_base60(s)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -197,9 +255,9 @@ def _plain_is_string(s: str) -> bool:
 
 def format_float(x: float) -> str:
     """Format like go-yaml: ``strconv.FormatFloat(x, 'g', -1, 64)`` plus ``.inf``/``-.inf``/``.nan``."""
-    if math.isnan(x):
+    if x != x:  # NaN
         return ".nan"
-    if math.isinf(x):
+    if x in (_INF, -_INF):
         return ".inf" if x > 0 else "-.inf"
     return go_format_float(x, "g")
 
@@ -212,6 +270,13 @@ def format_float(x: float) -> str:
 # analysis always allows such a string plain, so the character-by-character _analyze is skipped for it.
 _SAFE_PLAIN = lazy_compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*"
                          r"(?: [A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]+)*")
+_SAFE_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+=$^()<;\\"
+_SAFE_WORDS = _SAFE_FIRST + ">:@!%&*'\"`|~?,[]{}#- "
+
+
+def _is_safe_plain(s: str) -> bool:
+    """``_SAFE_PLAIN.fullmatch(s)``: safe characters, single spaces between words, a safe first character."""
+    return bool(s) and s[0] in _SAFE_FIRST and s[-1] != " " and "  " not in s and _only(s, _SAFE_WORDS)
 
 
 def _is_printable(o: int) -> bool:
@@ -362,14 +427,19 @@ _NOT_BLOCK = lazy_compile(" $| [\\r\\n\\x85\\u2028\\u2029]|"
 
 
 def _block_ok(s: str) -> bool:
-    """``_analyze(s).block`` with one regex search instead of a Python loop over the characters."""
-    return bool(s) and _NOT_BLOCK.search(s) is None
+    """``_analyze(s).block``, i.e. ``_NOT_BLOCK.search(s) is None``, without a loop over the characters."""
+    if not s:
+        return False
+    if s.isascii():  # printable ASCII, tabs and line feeds; no space at the end or before a line feed
+        return (s[-1] != " " and " \n" not in s
+                and s.replace("\n", "").replace("\t", "").isprintable())
+    return _NOT_BLOCK.search(s) is None
 
 
 def _string_style(s: str, key: bool) -> str:
     """The scalar style go-yaml (via sops' Node.Encode round trip) gives the string ``s``."""
     if (
-        _SAFE_PLAIN.fullmatch(s)
+        _is_safe_plain(s)
         and ": " not in s
         and " #" not in s
         and s[-1] != ":"  # a ':' at the end is followed by "whitespace" for go-yaml: 'abc:' is quoted
@@ -787,11 +857,34 @@ class _Loader:
         self.inserts: dict[int, list[tuple[int, int, int, str]]] = {}
         self.containers: dict[int, Any] = {}
         self.line_starts: list[int] = []
+        # the usual text breaks lines with "\n" only: str.find/count then do what the _NL pattern does
+        self.lf_only = "\r" not in text and (text.isascii() or not any(c in text for c in "\x85\u2028\u2029"))
+
+    # -- line breaks ----------------------------------------------------------------------------------
+    def break_at(self, start: int, end: int | None = None) -> int:
+        """Index of the first line break in ``text[start:end]`` (-1: none)."""
+        if end is None:
+            end = len(self.text)
+        if self.lf_only:
+            return self.text.find("\n", start, end)
+        m = _NL.search(self.text, start, end)
+        return -1 if m is None else m.start()
+
+    def breaks_between(self, start: int, end: int) -> int:
+        """How many line breaks ``text[start:end]`` holds (CRLF counts once)."""
+        if self.lf_only:
+            return self.text.count("\n", start, end)
+        return len(_NL.findall(self.text, start, end))
 
     # -- errors ---------------------------------------------------------------------------------------
     def pos(self, index: int) -> tuple[int, int]:
         if not self.line_starts:
-            self.line_starts = [0] + [m.end() for m in _NL.finditer(self.text)]
+            if self.lf_only:
+                lines = self.text.split("\n")
+                lines.pop()
+                self.line_starts = [0, *accumulate(map((1).__add__, map(len, lines)))]
+            else:
+                self.line_starts = [0] + [m.end() for m in _NL.finditer(self.text)]
         line = bisect_right(self.line_starts, index) - 1
         return line + 1, index - self.line_starts[line] + 1
 
@@ -1056,7 +1149,6 @@ class _Loader:
         One pass over the tokens keeps the block-indent stack and the flow depth; only the tokens around a
         gap that holds comments are kept (the token before, its indent and flow depth, and the token after).
         """
-        text = self.text
         if not hashes:
             return
         nh = len(hashes)
@@ -1121,8 +1213,8 @@ class _Loader:
         for p, (s, _, t) in inside:
             # inside a token: only a block scalar's header line holds a comment
             if type(t) is tk.ScalarToken and t.style in ("|", ">"):
-                nl = _NL.search(text, s)
-                if nl is None or p < nl.start():
+                nl = self.break_at(s)
+                if nl < 0 or p < nl:
                     self.line_comment(p, self.scalar_roles.get(s), None)
         for gk, gap_hashes in gaps.items():
             prev, indent, flow_depth = before.get(gk, (None, -1, 0))
@@ -1130,8 +1222,9 @@ class _Loader:
 
     def comment_text(self, p: int) -> tuple[str, int]:
         """The text after '#' at ``p`` (to the line break) and the index of that break."""
-        m = _NL.search(self.text, p)
-        end = m.start() if m else len(self.text)
+        end = self.break_at(p)
+        if end < 0:
+            end = len(self.text)
         return self.text[p + 1 : end], end
 
     def gap(
@@ -1160,7 +1253,7 @@ class _Loader:
             tk.DirectiveToken,
         ):
             first = hashes[0]
-            if _NL.search(text, gap_start, first) is None and not (
+            if self.break_at(gap_start, first) < 0 and not (
                 prev_type is tk.ScalarToken and getattr(prev_tok, "style", None) in ("|", ">")
             ):
                 self.line_comment(first, self.owner_of(prev, prev_tok), prev_tok)
@@ -1168,7 +1261,7 @@ class _Loader:
                 if not hashes:
                     return
         next_indent = max(indent, 0) if prev is not None else 0
-        newlines = len(_NL.findall(text, gap_start, hashes[0]))
+        newlines = self.breaks_between(gap_start, hashes[0])
         recs = self.scan_comments(hashes, gap_start, prev, prev_type, next_indent, newlines, nxt)
         if not recs:
             return

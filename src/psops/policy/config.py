@@ -39,7 +39,6 @@ ignored here but kept in ``Config.raw`` / ``CreationRule.raw`` for the features 
 from __future__ import annotations
 
 import os
-import re
 
 from psops.errors import ConflictingParameters, PolicyError, PsopsError
 from psops.formats import StoreSettings
@@ -50,6 +49,7 @@ from psops.selection import RULE_NAMES, EncryptionRules, rules_from_mapping
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: decrypt reads this module's settings on every run
 if TYPE_CHECKING:
+    import re
     from collections.abc import Iterable, Mapping
     from pathlib import Path
     from typing import Any
@@ -103,7 +103,23 @@ class InvalidKeySpec(PsopsError):
 _AZURE_URL = lazy_compile(r"^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$")
 _VAULT_PREFIXED = lazy_compile(r"/[^/]+/v[\d]+/[^/]+/[^/]+/[^/]+")
 _VAULT_PATH = lazy_compile(r"/v[\d]+/.+/keys/[^/]+")
+# What _is_age_recipient tests (hand-written: no regex engine at start-up; the tests compare the two)
 _AGE_RECIPIENT = lazy_compile(r"^(age1[0-9a-z]+|ssh-ed25519 \S+.*|ssh-rsa \S+.*)$")
+_AGE_BECH32_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _is_age_recipient(text: str) -> bool:
+    """``_AGE_RECIPIENT.match(text)``: ``age1`` + [0-9a-z]+, or an SSH public key line (one final newline allowed)."""
+    if text.endswith("\n"):  # '$' also matches before a final newline
+        text = text[:-1]
+    if "\n" in text:
+        return False
+    if text.startswith("age1"):
+        return len(text) > 4 and not text[4:].strip(_AGE_BECH32_CHARS)
+    for prefix in ("ssh-ed25519 ", "ssh-rsa "):
+        if text.startswith(prefix):
+            return len(text) > len(prefix) and not text[len(prefix)].isspace()
+    return False
 
 # Config field / CLI name -> stanza kind (metadata list name).
 _KIND_ALIASES: dict[str, str] = {
@@ -138,7 +154,7 @@ def parse_age_recipient(recipient: str) -> KeyStanza:
         # Never echo identity material.
         raise InvalidKeySpec("an age identity (secret key) was given where a recipient (age1…) is expected",
                              hint="use the public key printed by `age-keygen -y`")
-    if not _AGE_RECIPIENT.match(recipient):
+    if not _is_age_recipient(recipient):
         raise InvalidKeySpec(f"invalid age recipient {recipient!r}",
                              hint="age recipients start with age1, ssh-ed25519 or ssh-rsa")
     return KeyStanza("age", {"recipient": recipient})
@@ -413,6 +429,8 @@ class Config(FrozenRecord):
 
 
 def _compile(pattern: str, config_file: str, index: int) -> re.Pattern[str]:
+    import re  # only for a non-empty path_regex: a catch-all rule needs no regex engine
+
     try:
         return re.compile(pattern)
     except re.error as exc:
@@ -636,6 +654,8 @@ class _Parser:
         raw = self.mapping(value, where)
         path_regex = self.string(raw.get("path_regex"), (*where, "path_regex"))
         if path_regex:
+            import re
+
             try:
                 re.compile(path_regex)
             except re.error as exc:
