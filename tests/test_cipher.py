@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.strategies import around
 from psops import cipher
@@ -171,3 +173,36 @@ def test_split_enc_on_edge_cases(text: str) -> None:
 @given(around(cipher._INT_RE._source, "+", "-", "0", "12", "9", "\n", " ", "x", "١", "_", fullmatch=False))
 def test_int_text_check_matches_the_int_pattern(text: str) -> None:
     assert cipher._is_int_text(text) == bool(cipher._INT_RE.match(text))
+
+
+def _parse_enc_by_pattern(value: str) -> tuple[bytes, bytes, bytes, str]:
+    """parse_enc as it was written with the pattern (the reference for its outcome and error messages)."""
+    m = cipher._ENC_RE.match(value)
+    if not m:
+        raise ValueError("not a well-formed ENC[AES256_GCM,...] value")
+    data_b64, iv_b64, tag_b64, type_tag = m.groups()
+    try:
+        data, iv, tag = (base64.b64decode(f, validate=True) for f in (data_b64, iv_b64, tag_b64))
+    except ValueError as exc:
+        raise ValueError(f"bad base64 in ENC value: {exc}") from exc
+    if len(tag) != cipher.TAG_SIZE or not iv:
+        raise ValueError("bad IV or tag length in ENC value")
+    return data, iv, tag, type_tag
+
+
+def _outcome(parse: Any, value: str) -> object:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        return str(exc).split(":")[0]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(around(cipher._ENC_RE._source, *_ENC_FRAGMENTS, fullmatch=False),
+                 st.builds(lambda d, i, t, ty: f"ENC[AES256_GCM,data:{d},iv:{i},tag:{t},type:{ty}]",
+                           st.sampled_from(["", "QQ==", "QQ", "Q===", "=QQ=", "QQ=Q", "QUJD", "QU\nJD", "é"]),
+                           st.sampled_from(["", "MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=", "AA==", "A"]),
+                           st.sampled_from(["t5z2Z023Up0kxwCgw1gNxg==", "t5z2Z023Up0kxwCgw1gNxg", "AAAA", "+/+/"]),
+                           st.sampled_from(["str", "", "Str", "int", "x1"]))))
+def test_parse_enc_agrees_with_the_pattern_in_outcome_and_message(value: str) -> None:
+    assert _outcome(cipher.parse_enc, value) == _outcome(_parse_enc_by_pattern, value)

@@ -163,24 +163,29 @@ def _is_b64_field(text: str) -> bool:
     return bool(core) and not core.strip(_B64_CHARS)
 
 
-def _split_enc(value: str) -> tuple[str, str, str, str] | None:
-    """The four fields of ``_ENC_RE.match(value)`` (data, iv, tag, type), or None where it does not match."""
-    if value.endswith("\n"):  # the pattern's '$' also matches before a final newline
+def _enc_layout(value: str) -> tuple[str, str, str, str] | None:
+    """The data, iv, tag and type fields of an ENC value laid out as ``_ENC_RE`` asks (non-empty, a lower-case
+    type); their base64 alphabet is left to the strict base64 decoder, or to :func:`_split_enc`."""
+    if value[-1:] == "\n":  # the pattern's '$' also matches before a final newline
         value = value[:-1]
-    if not (value.startswith("ENC[AES256_GCM,data:") and value.endswith("]")):
+    parts = value.split(",")  # no field can hold a comma
+    if len(parts) != 5 or parts[0] != "ENC[AES256_GCM" or value[-1:] != "]":
         return None
-    parts = value[20:-1].split(",")
-    if len(parts) != 4:  # no field can hold a comma
+    data, iv, tag, type_tag = parts[1], parts[2], parts[3], parts[4]
+    if data[:5] != "data:" or iv[:3] != "iv:" or tag[:4] != "tag:" or type_tag[:5] != "type:":
         return None
-    data, iv, tag, type_tag = parts
-    if not (iv.startswith("iv:") and tag.startswith("tag:") and type_tag.startswith("type:")):
-        return None
-    iv, tag, type_tag = iv[3:], tag[4:], type_tag[5:]
-    if not (_is_b64_field(data) and _is_b64_field(iv) and _is_b64_field(tag)):
-        return None
-    if not type_tag or type_tag.strip(_LOWER):
+    data, iv, tag, type_tag = data[5:], iv[3:], tag[4:], type_tag[5:-1]
+    if not (data and iv and tag and type_tag) or type_tag.strip(_LOWER):
         return None
     return data, iv, tag, type_tag
+
+
+def _split_enc(value: str) -> tuple[str, str, str, str] | None:
+    """The four fields of ``_ENC_RE.match(value)`` (data, iv, tag, type), or None where it does not match."""
+    fields = _enc_layout(value)
+    if fields is None or not (_is_b64_field(fields[0]) and _is_b64_field(fields[1]) and _is_b64_field(fields[2])):
+        return None
+    return fields
 
 
 def _is_int_text(text: str) -> bool:
@@ -192,17 +197,22 @@ def _is_int_text(text: str) -> bool:
     return bool(text) and not text.strip(_DIGITS)
 
 
+_NOT_ENC = "not a well-formed ENC[AES256_GCM,...] value"
+
+
 def parse_enc(value: str) -> tuple[bytes, bytes, bytes, str]:
     """Split an ENC string into (data, iv, tag, type); raises ValueError on any malformation."""
-    fields = _split_enc(value)
+    fields = _enc_layout(value)
     if fields is None:
-        raise ValueError("not a well-formed ENC[AES256_GCM,...] value")
+        raise ValueError(_NOT_ENC)
     data_b64, iv_b64, tag_b64, type_tag = fields
     try:  # base64.b64decode(validate=True) without its wrapper (this runs once per value)
         data = _a2b(data_b64, strict_mode=True)
         iv = _a2b(iv_b64, strict_mode=True)
         tag = _a2b(tag_b64, strict_mode=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # outside the pattern's alphabet (non-ASCII: ValueError), or not valid base64
+        if _split_enc(value) is None:
+            raise ValueError(_NOT_ENC) from None
         raise ValueError(f"bad base64 in ENC value: {exc}") from exc
     if len(tag) != TAG_SIZE or not iv:
         raise ValueError("bad IV or tag length in ENC value")
