@@ -80,6 +80,30 @@ def format_time(value: datetime) -> str:
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+# How Go writes a UTC time to the second (sops' lastmodified); has_canonical_utc_form implements it by hand.
+_CANONICAL_UTC = lazy_compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def has_canonical_utc_form(text: str) -> bool:
+    """``_CANONICAL_UTC.fullmatch(text)``."""
+    return (len(text) == 20 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[13] == ":"
+            and text[16] == ":" and text[19] == "Z"
+            and not (text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).strip(_DIGITS))
+
+
+def is_canonical_utc(text: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SSZ`` naming a real instant (the form Go's RFC 3339 formatting gives UTC times)."""
+    if not has_canonical_utc_form(text):
+        return False
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second < 60 and year >= 1):
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= day <= _DAYS_IN_MONTH[month - 1] + (1 if month == 2 and leap else 0)
+
+
 def parse_time(text: str) -> datetime:
     """Parse an RFC 3339 timestamp as Go ``time.UnmarshalText`` does (ValueError if it is not one)."""
     m = _RFC3339_RE.match(text)

@@ -408,21 +408,20 @@ def encrypt_document(doc: Document, groups: Sequence[Sequence[KeyStanza]], *, ru
         rules = rules.with_default()
     data_key = random(32)
     wrapped = wrap_data_key(data_key, groups, shamir_threshold, random=random)
-    if now is None:
-        from datetime import UTC, datetime
-
-        now = datetime.now(UTC)
+    stamp = now_rfc3339(now)  # one instant for created_at and lastmodified
     meta = Metadata(key_groups=wrapped, rules=rules,
                     shamir_threshold=(shamir_threshold or len(groups)) if len(groups) > 1 else 0,
-                    extensions={DATA_KEY_CREATED_AT: now_rfc3339(now)})  # for rotate_after (docs/lifecycle.md)
-    return seal_document(doc, meta, ValueCipher(data_key, random=random), now=now)
+                    extensions={DATA_KEY_CREATED_AT: stamp})  # for rotate_after (docs/lifecycle.md)
+    return seal_document(doc, meta, ValueCipher(data_key, random=random), now=now, stamp=stamp)
 
 
 def seal_document(doc: Document, meta: Metadata, cipher: ValueCipher,
-                  *, now: datetime | None = None) -> tuple[Document, Metadata]:
-    """Encrypt ``doc`` under an existing data key (unchanged values keep their ciphertext); fresh MAC."""
+                  *, now: datetime | None = None, stamp: str | None = None) -> tuple[Document, Metadata]:
+    """Encrypt ``doc`` under an existing data key (unchanged values keep their ciphertext); fresh MAC.
+
+    ``lastmodified`` is ``stamp`` when given (already formatted), else ``now`` (default: the current time)."""
     encrypted, mac_hex = encrypt_tree(doc, cipher, meta.rules)
-    lastmodified = now_rfc3339(now)
+    lastmodified = stamp if stamp is not None else now_rfc3339(now)
     meta = Metadata(key_groups=meta.key_groups, rules=meta.rules, shamir_threshold=meta.shamir_threshold,
                     lastmodified=lastmodified, mac=make_mac(cipher, mac_hex, lastmodified),
                     version=WRITE_VERSION, extensions=dict(meta.extensions))

@@ -8,7 +8,7 @@ struct order so files look as if ``sops`` wrote them. Stanzas of key kinds psops
 
 from __future__ import annotations
 
-from psops.cipher import format_time, parse_time
+from psops.cipher import format_time, is_canonical_utc, parse_time
 from psops.errors import CannotReadInput, MetadataNotFound
 from psops.keys import KNOWN_KINDS
 from psops.keys.base import KeyStanza
@@ -32,18 +32,8 @@ WRITE_VERSION = "3.11.0"
 _GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
 _ALWAYS_IN_GROUP = ("hc_vault", "age")
 _TOP_BEFORE_LASTMODIFIED = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
-# What _has_canonical_utc_form / _looks_semantic test (hand-written: no regex engine at start-up; the tests
-# compare them with these patterns).
-_CANONICAL_UTC = lazy_compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+# What _looks_semantic tests (hand-written: no regex engine at start-up; the tests compare the two).
 _SEMVER_RE = lazy_compile(r"^v?(\d+)\.(\d+)\.(\d+)")
-_DIGITS = "0123456789"
-
-
-def _has_canonical_utc_form(text: str) -> bool:
-    """``_CANONICAL_UTC.fullmatch(text)``."""
-    return (len(text) == 20 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[13] == ":"
-            and text[16] == ":" and text[19] == "Z"
-            and not (text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).strip(_DIGITS))
 
 
 def _looks_semantic(version: str) -> bool:
@@ -82,10 +72,13 @@ class Metadata(Record):
 
 def now_rfc3339(now: datetime | None = None) -> str:
     """Current UTC time at whole seconds with ``Z``, as sops writes ``lastmodified`` and ``created_at``."""
-    from datetime import UTC, datetime
+    if now is None:  # the time module, not datetime (~2 ms to import at start-up)
+        import time
 
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    from datetime import UTC
+
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def mac_aad(lastmodified: str) -> str:
@@ -94,24 +87,9 @@ def mac_aad(lastmodified: str) -> str:
     What sops writes (``2006-01-02T15:04:05Z``, a valid date) is its own re-formatting and is returned as it
     is, without importing :mod:`datetime`; anything else is parsed and formatted.
     """
-    if _is_canonical_utc(lastmodified):
+    if is_canonical_utc(lastmodified):
         return lastmodified
     return format_time(parse_time(lastmodified).replace(microsecond=0))
-
-
-_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _is_canonical_utc(text: str) -> bool:
-    """``YYYY-MM-DDTHH:MM:SSZ`` naming a real instant (the form Go's RFC 3339 formatting gives UTC times)."""
-    if not _has_canonical_utc_form(text):
-        return False
-    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second < 60 and year >= 1):
-        return False
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return 1 <= day <= _DAYS_IN_MONTH[month - 1] + (1 if month == 2 and leap else 0)
 
 
 def _plain(value: Value) -> object:

@@ -120,3 +120,17 @@ def test_importtime_parser() -> None:
             "something else\n")
     assert imports.parse_importtime(text) == {"typer.core": 120, "typer": 200}
     assert imports.hits(["typer", "typer.core", "typerx", "psops"]) == ["typer", "typer.core"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_encrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, work: Path, age_env: AgeKey) -> None:
+    imports = _bench_module("imports")
+    (work / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: ''\n    age: {age_env.recipient}\n")
+    plain = work / f"plain.{fmt}"
+    plain.write_text("# note\nuser: admin\npassword: hunter2\n" if fmt == "yaml" else '{"password": "hunter2"}\n')
+    report = imports.check_imports(["encrypt", "--age", age_env.recipient, str(plain)], cwd=str(work))
+    assert report.returncode == 0
+    assert "psops.engine" in report.modules and report.forbidden == []
+    # lastmodified from the time module; rule copies without copy; no regex engine, no json package
+    assert imports.hits(list(report.modules), (*imports.STARTUP_HEAVY, "typing", "re", "enum", "json", "datetime",
+                                               "copy")) == []

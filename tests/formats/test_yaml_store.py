@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from fixtures.gnupg import shared_dir
 from fixtures.strategies import around, near_misses
+from psops import cipher
 from psops.errors import CannotReadInput, EmptyDocument
 from psops.formats import yaml_store as ys
 from psops.formats.yaml_store import YamlStore, _analyze, _block_ok, _Loader, format_float, format_time, resolve_plain
@@ -850,3 +851,17 @@ def test_line_break_helpers_match_the_break_pattern(text: str, start: int, end: 
     for index in range(len(text) + 1):
         line = max(i for i, s in enumerate(starts) if s <= index)
         assert loader.pos(index) == (line + 1, index - starts[line] + 1)
+
+
+@settings(max_examples=800, deadline=None)
+@given(around(cipher._CANONICAL_UTC._source, "2024", "02", "29", "30", "31", "13", "00", "24", "60", "T", "Z", ":"))
+def test_canonical_utc_timestamps_resolve_as_the_timestamp_pattern_says(text: str) -> None:
+    m = ys._TIMESTAMP.fullmatch(text)
+    expected = None
+    if m and m.group(4) and m.group(10) == "Z":
+        try:
+            expected = datetime(*map(int, m.group(1, 2, 3, 6, 7, 8)), tzinfo=timezone.utc)
+        except ValueError:
+            expected = None
+    if cipher.has_canonical_utc_form(text):
+        assert ys._parse_timestamp(text) == expected

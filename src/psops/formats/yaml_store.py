@@ -25,7 +25,7 @@ import gc
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
 
-from psops.cipher import format_time
+from psops.cipher import format_time, has_canonical_utc_form, is_canonical_utc
 from psops.errors import CannotReadInput, EmptyDocument
 from psops.formats.ruamel_import import defer_ruamel_package, import_c_parser
 from psops.gofmt import format_float as go_format_float
@@ -168,6 +168,13 @@ def _parse_timestamp(s: str) -> datetime | None:
     """go-yaml's parseTimestamp: the three time.Parse layouts of spec 8.1."""
     if len(s) < 8 or s[4] != "-":  # cheaper than the regex for the many numbers that are not timestamps
         return None
+    if has_canonical_utc_form(s):  # sops' lastmodified: no regex engine needed for it
+        if not is_canonical_utc(s):
+            return None
+        from datetime import UTC, datetime
+
+        return datetime(int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]),
+                        tzinfo=UTC)
     m = _TIMESTAMP.fullmatch(s)
     if m is None:
         return None
@@ -245,6 +252,8 @@ def resolve_plain(s: str) -> tuple[str, Any]:
 
 def _plain_is_string(s: str) -> bool:
     """go-yaml stringv: may this string be written without quotes (it resolves back to a string)."""
+    if is_canonical_utc(s):  # a timestamp (sops' lastmodified), known without building a datetime
+        return False
     return resolve_plain(s)[0] == _STR and s not in _OLD_BOOL and not _is_base60(s)
 
 

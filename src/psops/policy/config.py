@@ -418,14 +418,22 @@ class Config(FrozenRecord):
         for rule in self.rules:
             if not rule.path_regex or _compile(rule.path_regex, self.file, rule.index).search(subject):
                 # Hand out copies: callers may fill in stanzas without touching the cached config.
-                import copy
-
-                return rule.replace(key_groups=copy.deepcopy(rule.key_groups))
+                return rule.replace(key_groups=[[KeyStanza(s.kind, _copy_plain(s.fields)) for s in group]
+                                                for group in rule.key_groups])
         raise PolicyError(
             f"no matching creation rules found (path_regex is tested against {subject!r})",
             path=self.file,
             hint="add a rule whose path_regex matches this file, or a catch-all rule without path_regex",
         )
+
+
+def _copy_plain(value: Any) -> Any:
+    """A copy of dicts and lists all the way down (copy.deepcopy for stanza fields, without importing copy)."""
+    if isinstance(value, dict):
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_plain(v) for v in value]
+    return value
 
 
 def _compile(pattern: str, config_file: str, index: int) -> re.Pattern[str]:
