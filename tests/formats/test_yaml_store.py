@@ -30,6 +30,7 @@ from fixtures.gnupg import shared_dir
 from fixtures.strategies import around, near_misses
 from psops import cipher
 from psops.errors import CannotReadInput, EmptyDocument
+from psops.formats import yaml_resolve as yr
 from psops.formats import yaml_store as ys
 from psops.formats.yaml_store import YamlStore, _analyze, _block_ok, _Loader, format_float, format_time, resolve_plain
 from psops.tree import Comment, Mapping, from_plain, to_plain
@@ -785,12 +786,12 @@ def test_error_precedence_is_the_pure_parsers(text: str) -> None:
 # The number, base-60, plain-safe, block and line-break checks run as hand-written functions (no regex engine
 # at start-up); the patterns in psops.formats.yaml_store are the grammar they implement, compared here.
 def _go_int_by_pattern(s: str) -> int | None:
-    m = ys._GO_INT.fullmatch(s)
+    m = yr._GO_INT.fullmatch(s)
     if m is None:
         return None
     sign, body = m.groups()
     if len(body) > 1 and body[0] == "0":
-        base = ys._INT_BASES.get(body[1], 8)
+        base = yr._INT_BASES.get(body[1], 8)
         digits = body[2:] if base != 8 or body[1] in "oO" else body[1:]
         n = int(digits, base) if digits else 0
     else:
@@ -802,8 +803,8 @@ _NUMBER_FRAGMENTS = ("0", "1", "7", "8", "9", "0x", "0X", "0b", "0o", "0O", "1f"
                      "e+", "_", ":", "59", "60", "5", "١", "inf", " ")
 
 
-_NUMBERS = around(ys._GO_INT._source, *_NUMBER_FRAGMENTS) | around(ys._YAML_FLOAT._source, *_NUMBER_FRAGMENTS) \
-    | around(ys._BASE60._source, *_NUMBER_FRAGMENTS)
+_NUMBERS = around(yr._GO_INT._source, *_NUMBER_FRAGMENTS) | around(yr._YAML_FLOAT._source, *_NUMBER_FRAGMENTS) \
+    | around(yr._BASE60._source, *_NUMBER_FRAGMENTS)
 
 
 _NUMBER_EDGES = ("1:60", "1:59", "1:6", "1:06", "190:20:30", "1:5.5", "1:05._", "-1:00", "+1:00", "1::0", "1:0:",
@@ -814,11 +815,11 @@ _NUMBER_EDGES = ("1:60", "1:59", "1:6", "1:06", "190:20:30", "1:5.5", "1:05._", 
 @settings(max_examples=1500, deadline=None)
 @given(st.one_of(st.sampled_from(_NUMBER_EDGES), _NUMBERS))
 def test_number_checks_match_their_patterns(text: str) -> None:
-    assert ys._parse_go_int(text) == _go_int_by_pattern(text)
-    assert ys._is_yaml_float(text) == bool(ys._YAML_FLOAT.fullmatch(text))
+    assert yr._parse_go_int(text) == _go_int_by_pattern(text)
+    assert yr._is_yaml_float(text) == bool(yr._YAML_FLOAT.fullmatch(text))
     if text.startswith("."):
-        assert ys._is_yaml_float(text) == bool(ys._DOT_FLOAT.fullmatch(text))
-    assert ys._is_base60(text) == bool(ys._BASE60.fullmatch(text))
+        assert yr._is_yaml_float(text) == bool(yr._DOT_FLOAT.fullmatch(text))
+    assert yr._is_base60(text) == bool(yr._BASE60.fullmatch(text))
 
 
 @settings(max_examples=1500, deadline=None)
@@ -856,7 +857,7 @@ def test_line_break_helpers_match_the_break_pattern(text: str, start: int, end: 
 @settings(max_examples=800, deadline=None)
 @given(around(cipher._CANONICAL_UTC._source, "2024", "02", "29", "30", "31", "13", "00", "24", "60", "T", "Z", ":"))
 def test_canonical_utc_timestamps_resolve_as_the_timestamp_pattern_says(text: str) -> None:
-    m = ys._TIMESTAMP.fullmatch(text)
+    m = yr._TIMESTAMP.fullmatch(text)
     expected = None
     if m and m.group(4) and m.group(10) == "Z":
         try:
@@ -864,4 +865,4 @@ def test_canonical_utc_timestamps_resolve_as_the_timestamp_pattern_says(text: st
         except ValueError:
             expected = None
     if cipher.has_canonical_utc_form(text):
-        assert ys._parse_timestamp(text) == expected
+        assert yr.parse_timestamp(text) == expected

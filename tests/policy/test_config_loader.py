@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from psops.policy import simple_yaml
 from psops.policy.config import _fast_load, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +95,93 @@ def test_merge_keys_still_work_through_ruamel(tmp_path: Path) -> None:
                    "creation_rules:\n  - <<: *b\n    path_regex: x\n")
     rule = load_config(cfg).match(tmp_path / "x.yaml")
     assert rule is not None and [s.kind for s in rule.key_groups[0]] == ["age"]
+
+
+# The simple block-YAML reader (psops.policy.simple_yaml) reads most configs without libyaml; where it answers,
+# it must answer what the YAML store answers, and it must answer for the usual shapes.
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_simple_reader_agrees_with_the_store_or_defers(name: str) -> None:
+    text = CONFIGS[name]
+    simple = simple_yaml.load(text)
+    assert simple is None or simple == _fast_load(text)
+    if name in ("flat keys",):
+        assert simple is not None
+
+
+@pytest.mark.parametrize("path", [".sops-policy.yaml", "examples/app-secrets/.sops-policy.yaml",
+                                  "examples/key-groups/.sops-policy.yaml"])
+def test_simple_reader_reads_the_repository_configs(path: str) -> None:
+    text = (ROOT / path).read_text()
+    assert simple_yaml.load(text) == _fast_load(text)
+
+
+_SCALARS = ["value", "age1qqq", "'it''s'", "''", '""', '"dq: #x"', '"a\\"b"', "12", "012", "0", "-1", "1.5", "1e3",
+            "true", "True", "no", "yes", "~", "null", "NULL", ".inf", "2026-01-01", "a: b", "a:", "a #c", "x # note",
+            "x#y", "[a, b]", "{a: 1}", "&a x", "*a", "!t x", "|", ">", "- x", "arn:aws:kms:us-east-1:1:key/k",
+            "https://v:8200/v1/t/keys/k", "^(data|stringData)$", "\\.dev\\.yaml$", "'a' b", "'open", "@x", "`x",
+            "%x", "<<", "a  b", "é", "\u00a0x", "99999999999999999999", "+1", "0x1F", "=", "?x", ", x"]
+_KEYS = ["path_regex", "age", "k", "'quoted key'", '"dq"', "true", "1", "<<", "a b", "a#b", "x:y", "k ", "-k", "'a'x"]
+
+
+@st.composite
+def _config_texts(draw: st.DrawFn) -> str:
+    lines: list[str] = []
+
+    def comment(indent: int) -> None:
+        if draw(st.integers(0, 5)) == 0:
+            lines.append(" " * draw(st.sampled_from([0, indent, indent + 1])) + draw(st.sampled_from(["# c", "#", ""])))
+
+    def value(indent: int, depth: int, prefix: str) -> None:
+        kind = draw(st.integers(0, 5)) if depth < 3 else 0
+        if kind <= 2:
+            lines.append(prefix + " " + draw(st.sampled_from(_SCALARS)) + draw(st.sampled_from(["", "  # c", " "])))
+            if draw(st.integers(0, 4)) == 0:  # a continuation line: a multi-line plain scalar (or an error)
+                lines.append(" " * (indent + draw(st.sampled_from([1, 2, 4]))) + draw(st.sampled_from(_SCALARS)))
+        elif kind == 3:
+            lines.append(prefix)
+            if draw(st.booleans()):
+                lines.append(" " * (indent + 1) + draw(st.sampled_from(_SCALARS)))  # a continuation line
+        else:
+            lines.append(prefix + draw(st.sampled_from(["", "  # c"])))
+            step = draw(st.sampled_from([2, 4, 1, 0] if kind == 5 else [2, 4, 3]))
+            block(indent + step, depth + 1, seq=kind == 5)
+
+    def block(indent: int, depth: int, seq: bool) -> None:
+        for _ in range(draw(st.integers(1, 3))):
+            comment(indent)
+            if seq:
+                pad = draw(st.sampled_from([1, 1, 3]))
+                if draw(st.booleans()):
+                    inner = indent + 1 + pad
+                    value(inner, depth + 1, " " * indent + "-" + " " * pad + draw(st.sampled_from(_KEYS)) + ":")
+                    for _ in range(draw(st.integers(0, 2))):
+                        value(inner, depth + 1, " " * draw(st.sampled_from([inner, inner, inner - 1]))
+                              + draw(st.sampled_from(_KEYS)) + ":")
+                else:
+                    lines.append(" " * indent + "-" + " " * pad + draw(st.sampled_from(_SCALARS)))
+            else:
+                value(indent, depth, " " * indent + draw(st.sampled_from(_KEYS)) + ":")
+
+    block(0, 0, seq=draw(st.integers(0, 9)) == 0)
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_config_texts())
+def test_simple_reader_answers_as_the_store_does(text: str) -> None:
+    simple = simple_yaml.load(text)
+    if simple is not None:
+        assert simple == _fast_load(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "creation_rules:\n  - path_regex: x\n    age: age1a\n",
+    "creation_rules:\n- path_regex: ''\n  age: 'age1a'\n  shamir_threshold: 2\n",
+    "# head\nstores:\n  yaml:\n    indent: 4   # spaces\ncreation_rules:\n  - age: age1a\n",
+    "creation_rules:\n  -   pgp: ABC\n      mac_only_encrypted: true\n",
+    "creation_rules:\n  - path_regex: 'it''s'  # quoted\n    age: \"age1a\"\n    shamir_threshold: -1\n",
+    "creation_rules:\n  - path_regex: \\.env$\n    kms: arn:aws:kms:us-east-1:1:key/k\n    rotate_after: 90d\n",
+])
+def test_simple_reader_reads_the_usual_shapes(text: str) -> None:
+    assert simple_yaml.load(text) is not None
+    assert simple_yaml.load(text) == _fast_load(text)

@@ -802,7 +802,11 @@ def _fast_load(text: str) -> object | None:
 
 
 def _parse_text(path: str, text: str) -> Config:
-    data = _fast_load(text)
+    from psops.policy.simple_yaml import load as load_simple
+
+    data: object = load_simple(text)
+    if data is None:
+        data = _fast_load(text)
     if data is not None:
         return _Parser(path, text).config(data)
     from ruamel.yaml import YAML
