@@ -103,7 +103,7 @@ def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, wi
     # libyaml's extension loads without ruamel's constructor/emitter/representer side (import_c_parser)
     assert imports.hits(list(report.modules), imports.RUAMEL_UNUSED) == []
     if fmt == "json":  # a simple config is read without any YAML library (psops.policy.simple_yaml)
-        assert not [m for m in report.modules if m.startswith(("ruamel", "_ruamel_yaml", "psops.formats.yaml"))]
+        assert not [m for m in report.modules if m.startswith(("ruamel", "_ruamel_yaml", "psops.formats.yaml_store"))]
 
 
 def test_version_imports_almost_nothing(work: Path) -> None:
