@@ -115,7 +115,6 @@ class _Context:
         self.parse_float = _parse_number
         self.parse_int = _parse_number
         self.parse_constant = _reject_constant
-        self.memo: dict[str, str] = {}
 
 
 def _mapping(pairs: list[tuple[str, Value]]) -> Mapping:
@@ -129,7 +128,9 @@ def _decode(text: str) -> object:
     """``json.JSONDecoder(...).decode(text)`` with the C scanner alone; :class:`_NotDecoded` for any error."""
     if _make_scanner is None:  # pragma: no cover - not CPython
         raise _NotDecoded
-    start = len(text) - len(text.lstrip(_JSON_WHITESPACE))
+    start = 0
+    while start < len(text) and text[start] in _JSON_WHITESPACE:  # (lstrip would copy a large file)
+        start += 1
     try:
         root, end = _make_scanner(_Context())(text, start)
     except (_OutOfRange, RecursionError):
