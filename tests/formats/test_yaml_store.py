@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fixtures.gnupg import shared_dir
@@ -866,3 +866,14 @@ def test_canonical_utc_timestamps_resolve_as_the_timestamp_pattern_says(text: st
             expected = None
     if cipher.has_canonical_utc_form(text):
         assert yr.parse_timestamp(text) == expected
+
+
+@settings(max_examples=800, deadline=None)
+@given(around(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/]{0,8}=*,iv:[A-Za-z0-9+/]{1,8},tag:[A-Z]{1,4}==,type:[a-z]{1,5}\]",
+              "ENC[", "]", ":", ": ", " ", "#", " #", "=", ",", "é", "\n", "'", '"', "...", "1:2"))
+@example("ENC[:")
+@example("ENC[]")
+@example("ENC[AES256_GCM,data:Zm9v,iv:YWJj,tag:eHl6,type:str]")
+def test_encrypted_values_take_the_style_the_general_rules_give(text: str) -> None:
+    for key in (False, True):
+        assert ys._string_style(text, key) == ys._general_string_style(text, key)

@@ -64,6 +64,7 @@ _BASE60 = lazy_compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 # as the hand-written functions below (the tests compare each with its pattern): a decrypt then needs no
 # regex engine, whose import and compiles cost ~10 ms at start-up. _TIMESTAMP stays a regex (rare input).
 _DIGITS = "0123456789"
+_DIGITS_SET = frozenset(_DIGITS)
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 _INT_DIGITS = {16: _HEX_DIGITS, 2: "01", 8: "01234567"}
 _INT64_MIN = -(1 << 63)
@@ -123,8 +124,10 @@ def _is_base60(s: str) -> bool:
     if ":" not in s:
         return False
     body = s[1:] if s[:1] in ("+", "-") else s
+    if body[:1] not in _DIGITS_SET:  # (before splitting: most strings with a colon are not numbers)
+        return False
     head, *groups = body.split(":")
-    if not head or head[0] not in _DIGITS or not only_chars(head, "0123456789_"):
+    if not only_chars(head, "0123456789_"):
         return False
     last, dot, fraction = groups[-1].partition(".")
     if dot and not only_chars(fraction, "0123456789_"):
