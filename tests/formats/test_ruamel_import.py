@@ -82,3 +82,29 @@ def test_libyaml_loads_without_the_modules_it_never_uses() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+_TOKENS_SCRIPT = r"""
+import sys
+from psops.formats.ruamel_import import import_event_and_token_modules
+
+events, tokens = import_event_and_token_modules()
+assert "ruamel.yaml.compat" not in sys.modules, "the stand-in for ruamel.yaml.compat must not stay"
+assert "collections" not in sys.modules, "ruamel.yaml.compat (and collections) should not load for the tokens"
+assert tokens.ScalarToken.__module__ == "ruamel.yaml.tokens" and events.ScalarEvent.__module__ == "ruamel.yaml.events"
+
+import ruamel.yaml.compat  # the real module still imports, complete
+from ruamel.yaml import YAML
+
+assert hasattr(ruamel.yaml.compat, "ordereddict") and callable(ruamel.yaml.compat.nprintf)
+assert YAML(typ="safe", pure=True).load("k: [1, 2]") == {"k": [1, 2]}
+assert import_event_and_token_modules() == (events, tokens)
+print("ok")
+"""
+
+
+def test_ruamel_tokens_load_without_the_compat_module() -> None:
+    proc = subprocess.run([sys.executable, "-c", _TOKENS_SCRIPT], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

@@ -77,6 +77,34 @@ def defer_ruamel_package() -> None:
     ruamel.__dict__["yaml"] = package  # as the import system binds a submodule on its parent
 
 
+def _nprintf(*args: object, **kwargs: object) -> None:
+    """Stands in for ``ruamel.yaml.compat.nprintf`` (a debug printer ruamel.yaml.tokens imports, never calls)."""
+
+
+def import_event_and_token_modules() -> tuple[Any, Any]:
+    """``ruamel.yaml.events`` and ``ruamel.yaml.tokens``, without ``ruamel.yaml.compat`` when nothing loaded it.
+
+    ``tokens`` imports ``compat`` only for ``nprintf``, a debug printer it mentions in a comment; ``compat``
+    itself loads the ``collections`` package and more (~2-3 ms of a small decrypt). While ``tokens`` loads, a
+    stand-in module holding a do-nothing ``nprintf`` takes ``compat``'s place; it leaves ``sys.modules`` right
+    after, so a later ``import ruamel.yaml.compat`` loads the real module.
+    """
+    defer_ruamel_package()
+    name = f"{PACKAGE}.compat"
+    stand_in = None
+    if name not in sys.modules and f"{PACKAGE}.tokens" not in sys.modules:
+        stand_in = _ModuleType(name, "stand-in while ruamel.yaml.tokens loads (psops.formats.ruamel_import)")
+        stand_in.__dict__["nprintf"] = _nprintf
+        sys.modules[name] = stand_in
+    try:
+        import ruamel.yaml.events as events
+        import ruamel.yaml.tokens as tokens
+    finally:
+        if stand_in is not None and sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+    return events, tokens
+
+
 def import_c_parser() -> Any:
     """``_ruamel_yaml.CParser`` (libyaml), imported without ruamel's constructor, emitter, representer ... modules.
 
@@ -115,4 +143,4 @@ def import_c_parser() -> Any:
     return CParser
 
 
-__all__ = ["defer_ruamel_package", "import_c_parser"]
+__all__ = ["defer_ruamel_package", "import_c_parser", "import_event_and_token_modules"]

@@ -27,7 +27,7 @@ from itertools import accumulate
 
 from psops.cipher import format_time
 from psops.errors import CannotReadInput, EmptyDocument
-from psops.formats.ruamel_import import defer_ruamel_package, import_c_parser
+from psops.formats.ruamel_import import import_c_parser, import_event_and_token_modules
 from psops.formats.yaml_resolve import (
     INF,
     INT,
@@ -48,10 +48,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from typing import Any
 
-defer_ruamel_package()  # ruamel.yaml's submodules below, without its __init__ (see psops.formats.ruamel_import)
-
-import ruamel.yaml.events as ev  # noqa: E402
-import ruamel.yaml.tokens as tk  # noqa: E402
+# ruamel.yaml's event and token classes, without its __init__ (see psops.formats.ruamel_import)
+ev, tk = import_event_and_token_modules()
 
 __all__ = ["YamlStore", "format_float", "format_time", "resolve_plain"]
 
