@@ -34,19 +34,22 @@ print("ok")
 """
 
 
-def test_deferred_ruamel_package_behaves_like_the_real_one() -> None:
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=60, check=False)
+def _run_fresh(script: str) -> str:
+    """Run ``script`` in a fresh interpreter; its standard output (it must succeed)."""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok"
+    return proc.stdout.strip()
+
+
+def test_deferred_ruamel_package_behaves_like_the_real_one() -> None:
+    assert _run_fresh(_SCRIPT) == "ok"
 
 
 def test_an_already_imported_ruamel_is_left_alone() -> None:
     script = ("import ruamel.yaml, sys; real = sys.modules['ruamel.yaml']; "
               "from psops.formats.yaml_store import YamlStore; "
               "assert sys.modules['ruamel.yaml'] is real; print(YamlStore().load(b'a: 1')[0].get('a'))")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "1"
+    assert _run_fresh(script) == "1"
 
 
 _LIBYAML_SCRIPT = r"""
@@ -78,10 +81,7 @@ print("ok")
 
 
 def test_libyaml_loads_without_the_modules_it_never_uses() -> None:
-    proc = subprocess.run([sys.executable, "-c", _LIBYAML_SCRIPT], capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok"
+    assert _run_fresh(_LIBYAML_SCRIPT) == "ok"
 
 
 _TOKENS_SCRIPT = r"""
@@ -104,7 +104,4 @@ print("ok")
 
 
 def test_ruamel_tokens_load_without_the_compat_module() -> None:
-    proc = subprocess.run([sys.executable, "-c", _TOKENS_SCRIPT], capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "ok"
+    assert _run_fresh(_TOKENS_SCRIPT) == "ok"
