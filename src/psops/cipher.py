@@ -51,6 +51,7 @@ _ENC_RE = lazy_compile(
 _INT_RE = lazy_compile(r"^[+-]?[0-9]+$")
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
+_TYPE_TAGS = frozenset(["str", "int", "float", "bool", "bytes", "comment"])  # (any [a-z]+ passes the layout)
 _DIGITS = "0123456789"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -199,7 +200,7 @@ def _enc_layout(value: str) -> tuple[str, str, str, str] | None:
     if data[:5] != "data:" or iv[:3] != "iv:" or tag[:4] != "tag:" or type_tag[:5] != "type:":
         return None
     data, iv, tag, type_tag = data[5:], iv[3:], tag[4:], type_tag[5:-1]
-    if not (data and iv and tag and type_tag) or type_tag.strip(_LOWER):
+    if not (data and iv and tag) or (type_tag not in _TYPE_TAGS and (not type_tag or type_tag.strip(_LOWER))):
         return None
     return data, iv, tag, type_tag
 

@@ -83,6 +83,8 @@ class _TreeWalker:
         return str(self.hasher.hexdigest()).upper()
 
     def value(self, value: Value, path: tuple[str, ...], active: tuple[str, ...]) -> Value:
+        if type(value) is str:  # most values: straight to the leaf
+            return self.leaf(value, path, active)
         if isinstance(value, Mapping):
             return self.mapping(value, path, active)
         if isinstance(value, list):
