@@ -185,3 +185,8 @@ def test_simple_reader_answers_as_the_store_does(text: str) -> None:
 def test_simple_reader_reads_the_usual_shapes(text: str) -> None:
     assert simple_yaml.load(text) is not None
     assert simple_yaml.load(text) == _fast_load(text)
+
+
+def test_simple_reader_leaves_hostile_nesting_to_the_store() -> None:
+    text = "".join(" " * i + f"k{i}:\n" for i in range(0, 20000, 1))
+    assert simple_yaml.load(text) is None

@@ -56,7 +56,7 @@ def load(text: str) -> dict[str, Any] | None:
         return None
     try:
         value, end = _block(lines, 0, 0)
-    except _NotSimple:
+    except (_NotSimple, RecursionError):  # hostile nesting: the YAML store applies its depth limit
         return None
     if end != len(lines) or not isinstance(value, dict):
         return None
