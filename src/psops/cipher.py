@@ -44,7 +44,8 @@ def _is_invalid_tag(exc: Exception) -> bool:
 
 ENC_PREFIX = "ENC[AES256_GCM,"
 # The grammar of an ENC value and of an int plaintext. They document, and the tests check, the hand-written
-# _split_enc / _is_int_text below, which run instead: importing re and compiling costs ~10 ms at start-up.
+# _enc_layout (with the strict base64 decoder; _split_enc on failure) and _is_int_text below, which run
+# instead: importing re and compiling costs ~10 ms at start-up.
 _ENC_RE = lazy_compile(
     r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/]+=*),iv:([A-Za-z0-9+/]+=*),tag:([A-Za-z0-9+/]+=*),type:([a-z]+)\]$"
 )

@@ -8,7 +8,7 @@ that resolving needs neither the regex engine nor a YAML library at start-up.
 
 from __future__ import annotations
 
-from psops.cipher import has_canonical_utc_form, is_canonical_utc
+from psops.cipher import is_canonical_utc
 from psops.lazyre import lazy_compile
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
@@ -60,9 +60,9 @@ _OLD_BOOL = frozenset(
     ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
 )
 _BASE60 = lazy_compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-# The patterns above are the grammar; the number, base-60, plain-safe and block checks on every value run
-# as the hand-written functions below (the tests compare each with its pattern): a decrypt then needs no
-# regex engine, whose import and compiles cost ~10 ms at start-up. _TIMESTAMP stays a regex (rare input).
+# The patterns above are the grammar; the number and base-60 checks run as the hand-written functions below
+# (the tests compare each with its pattern): a decrypt then needs no regex engine, whose import and compiles
+# cost ~10 ms at start-up. _TIMESTAMP stays a regex except for sops' own timestamp form.
 _DIGITS = "0123456789"
 _DIGITS_SET = frozenset(_DIGITS)
 _HEX_DIGITS = "0123456789abcdefABCDEF"
@@ -144,9 +144,7 @@ def parse_timestamp(s: str) -> datetime | None:
     """go-yaml's parseTimestamp: the three time.Parse layouts of spec 8.1."""
     if len(s) < 8 or s[4] != "-":  # cheaper than the regex for the many numbers that are not timestamps
         return None
-    if has_canonical_utc_form(s):  # sops' lastmodified: no regex engine needed for it
-        if not is_canonical_utc(s):
-            return None
+    if is_canonical_utc(s):  # sops' lastmodified: no regex engine needed for it
         from datetime import UTC, datetime
 
         return datetime(int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]),
@@ -231,8 +229,3 @@ def plain_is_string(s: str) -> bool:
     if is_canonical_utc(s):  # a timestamp (sops' lastmodified), known without building a datetime
         return False
     return resolve_plain(s)[0] == STR and s not in _OLD_BOOL and not _is_base60(s)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Value formatting (Go strconv / time)
-# ---------------------------------------------------------------------------------------------------------

@@ -53,6 +53,10 @@ ev, tk = import_event_and_token_modules()
 
 __all__ = ["YamlStore", "format_float", "format_time", "resolve_plain"]
 
+# ---------------------------------------------------------------------------------------------------------
+# Value formatting (Go strconv / time)
+# ---------------------------------------------------------------------------------------------------------
+
 
 def format_float(x: float) -> str:
     """Format like go-yaml: ``strconv.FormatFloat(x, 'g', -1, 64)`` plus ``.inf``/``-.inf``/``.nan``."""
