@@ -163,7 +163,10 @@ def test_split_enc_matches_the_enc_pattern(text: str) -> None:
 
 @pytest.mark.parametrize("text", [KAT_VALUE, KAT_VALUE + "\n", KAT_VALUE.replace("type:str", "type:"),
                                   KAT_VALUE.replace("data:oYyi", "data:"), KAT_VALUE.replace("oYyi", "oY=yi"),
-                                  KAT_VALUE + "\n\n", KAT_VALUE.replace("str]", "str]x")])
+                                  KAT_VALUE + "\n\n", KAT_VALUE.replace("str]", "str]x"),
+                                  KAT_VALUE.replace(",iv:", ",iv:,iv:"), KAT_VALUE.replace(",tag:", ",iv:A,tag:"),
+                                  KAT_VALUE.replace("type:str", "type:str,type:str"),
+                                  KAT_VALUE.replace("type:str", "type:s,tr"), KAT_VALUE.replace(",iv:", ",IV:")])
 def test_split_enc_on_edge_cases(text: str) -> None:
     m = cipher._ENC_RE.match(text)
     assert cipher._split_enc(text) == (m.groups() if m else None)

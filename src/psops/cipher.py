@@ -191,16 +191,15 @@ def _is_b64_field(text: str) -> bool:
 
 def _enc_layout(value: str) -> tuple[str, str, str, str] | None:
     """The data, iv, tag and type fields of an ENC value laid out as ``_ENC_RE`` asks (non-empty, a lower-case
-    type); their base64 alphabet is left to the strict base64 decoder, or to :func:`_split_enc`."""
+    type), each the text up to the next field's marker; their base64 alphabet (which has no ``,`` or ``:``)
+    is left to the strict base64 decoder, or to :func:`_split_enc`."""
     if value[-1:] == "\n":  # the pattern's '$' also matches before a final newline
         value = value[:-1]
-    parts = value.split(",")  # no field can hold a comma
-    if len(parts) != 5 or parts[0] != "ENC[AES256_GCM" or value[-1:] != "]":
+    if value[:20] != "ENC[AES256_GCM,data:" or value[-1:] != "]":
         return None
-    data, iv, tag, type_tag = parts[1], parts[2], parts[3], parts[4]
-    if data[:5] != "data:" or iv[:3] != "iv:" or tag[:4] != "tag:" or type_tag[:5] != "type:":
-        return None
-    data, iv, tag, type_tag = data[5:], iv[3:], tag[4:], type_tag[5:-1]
+    data, _, rest = value[20:-1].partition(",iv:")
+    iv, _, rest = rest.partition(",tag:")
+    tag, _, type_tag = rest.partition(",type:")
     if not (data and iv and tag) or (type_tag not in _TYPE_TAGS and (not type_tag or type_tag.strip(_LOWER))):
         return None
     return data, iv, tag, type_tag

@@ -19,6 +19,17 @@ def _digits(value: float) -> tuple[str, int]:
 
 def format_float(value: float, fmt: str = "f") -> str:
     """Format like Go ``strconv.FormatFloat(value, fmt, -1, 64)`` for fmt in 'f', 'e', 'g'."""
+    if fmt != "e":
+        text = repr(value)
+        # Python writes 1e-4 <= |value| < 1e16 without an exponent, with Go's shortest digits: 'f' is that
+        # text without a final ".0"; 'g' also, from 1e-4 up to 1e6 (and zero) (tests/test_gofmt.py)
+        if "e" not in text and "n" not in text and (fmt == "f" or value == 0 or 1e-4 <= abs(value) < 1e6):
+            return text[:-2] if text[-2:] == ".0" else text
+    return _format_digits(value, fmt)
+
+
+def _format_digits(value: float, fmt: str) -> str:
+    """:func:`format_float` from the shortest digits and their exponent, for every value."""
     if value != value:
         return "NaN"
     if value in (float("inf"), float("-inf")):
@@ -50,7 +61,7 @@ def format_json_float(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("json: unsupported value")
     a = abs(value)
-    fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"
+    fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"  # 'f' for every value without exponent in repr
     text = format_float(value, fmt)
     if fmt == "e" and len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
         text = text[:-2] + text[-1]
