@@ -10,7 +10,7 @@ and each group wraps one share. Clocks and randomness are parameters so tests ca
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
+import sys
 
 from psops.cipher import ENC_PREFIX, ValueCipher, canonical, is_encrypted_value, parse_enc, parse_plaintext
 from psops.errors import (
@@ -43,6 +43,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Sequence
+    from contextvars import ContextVar
     from datetime import datetime
 
 try:  # hmac.compare_digest itself, without importing hmac (and hashlib's OpenSSL binding through it)
@@ -51,12 +52,13 @@ except ImportError:  # pragma: no cover - another interpreter
     from hmac import compare_digest  # type: ignore[no-redef]
 
 try:  # the interpreter's own SHA-512: loading OpenSSL's hashlib binding costs ~4 ms of a small decrypt
-    from _sha2 import sha512 as _sha512  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
-except ImportError:
-    try:
+    # (by version: a failed import searches every sys.path entry)
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha512 as _sha512  # type: ignore[import-not-found,unused-ignore]
+    else:
         from _sha512 import sha512 as _sha512  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:  # an interpreter built without it
-        from hashlib import sha512 as _sha512  # type: ignore[assignment,no-redef,unused-ignore]
+except ImportError:  # an interpreter built without it
+    from hashlib import sha512 as _sha512  # type: ignore[assignment,no-redef,unused-ignore]
 
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
 # SHA-256 of b"sops": the MAC's initial input under mac_only_encrypted (tests/test_engine.py recomputes it)
@@ -275,11 +277,22 @@ def _reason(exc: KeyServiceError, described: str) -> str:
     return f"{message} (hint: {exc.hint})" if exc.hint else message
 
 
-UNWRAPPED_BY: ContextVar[list[KeyStanza] | None] = ContextVar("psops_unwrapped_by", default=None)
-"""When set to a list, :func:`unwrap_data_key` appends the master key that opened each key group to it.
+_unwrapped_by: ContextVar[list[KeyStanza] | None] | None = None
 
-The audit trail (:mod:`psops.lifecycle.audit`) sets it around one operation to record which key unwrapped
-the data key; nothing else reads it."""
+
+def unwrapped_by() -> ContextVar[list[KeyStanza] | None]:
+    """The context variable that, set to a list, collects the master key that opened each key group.
+
+    :func:`unwrap_data_key` appends to it; the audit trail (:mod:`psops.lifecycle.audit`) sets it around one
+    operation and nothing else reads it. It is made on first use (contextvars is a C extension a plain decrypt
+    need not load); the audit module asks for it when it is imported, so it exists before any scope sets it.
+    """
+    global _unwrapped_by
+    if _unwrapped_by is None:
+        from contextvars import ContextVar
+
+        _unwrapped_by = ContextVar("psops_unwrapped_by", default=None)
+    return _unwrapped_by
 
 
 def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = None) -> bytes:
@@ -319,7 +332,7 @@ def unwrap_data_key(meta: Metadata, decryption_order: Sequence[str] | None = Non
         key = shamir.combine(parts)
     if len(key) != 32:
         raise KeyServiceError(f"the unwrapped data key has {len(key)} bytes instead of 32")
-    used = UNWRAPPED_BY.get()
+    used = _unwrapped_by.get() if _unwrapped_by is not None else None  # (None: no audit scope ever set it)
     if used is not None:
         # _unwrap_group records one attempt per key tried before the one that worked, in rank order.
         used.extend(sorted(group, key=lambda s: rank.get(s.kind, len(rank)))[len(tried)]

@@ -15,7 +15,7 @@ from these fields, and error messages are left out (they may quote file content 
 
 :func:`audited` wraps one operation: it opens the sinks *before* the work (a trail that cannot be written
 stops the operation, exit 80), collects the keys that unwrapped the data key through
-:data:`psops.engine.UNWRAPPED_BY`, and writes the record in a ``finally`` block, so every error path and an
+:func:`psops.engine.unwrapped_by`, and writes the record in a ``finally`` block, so every error path and an
 interrupt are recorded too. A sink is one :class:`AuditSink` (a Protocol); :class:`FileSink` and
 :class:`SyslogSink` are the two built in.
 """
@@ -34,9 +34,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from psops.engine import unwrapped_by
 from psops.errors import AuditError, PolicyError, PsopsError
 from psops.keys.base import KeyStanza
 from psops.policy import Config, discover_config, key_identity
+
+# made here, at import (under the import lock), before any audit scope can set it
+_UNWRAPPED_BY = unwrapped_by()
 
 AUDIT_KEY = "audit"
 DEFAULT_SYSLOG_ADDRESS = "/dev/log"
@@ -242,8 +246,6 @@ def audited(operation: str, path: str, *, config: str | Path | None = None,
     :class:`AuditSettings` (or None for "off") when the caller knows them. The sinks are opened first: when
     one cannot be opened the operation does not run (AuditError). The record is written in ``finally``.
     """
-    from psops.engine import UNWRAPPED_BY
-
     resolved = settings_for(path, config) if settings is True else settings
     if resolved is None or resolved is False:
         yield new_record(operation, path)
@@ -252,7 +254,7 @@ def audited(operation: str, path: str, *, config: str | Path | None = None,
     sinks = resolved.open_sinks()
     record = new_record(operation, path)
     used: list[KeyStanza] = []
-    token = UNWRAPPED_BY.set(used)
+    token = _UNWRAPPED_BY.set(used)
     try:
         yield record
     except PsopsError as exc:
@@ -265,7 +267,7 @@ def audited(operation: str, path: str, *, config: str | Path | None = None,
         record.outcome, record.error, record.exit_code = "error", type(exc).__name__, 1
         raise
     finally:
-        UNWRAPPED_BY.reset(token)
+        _UNWRAPPED_BY.reset(token)
         if used and not record.unwrapped_by:
             record.set_keys(used)
         _write_all(sinks, record)
