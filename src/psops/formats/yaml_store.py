@@ -76,13 +76,18 @@ def format_float(x: float) -> str:
 _SAFE_PLAIN = lazy_compile(r"[A-Za-z0-9_./+=$^()<;\\][A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]*"
                          r"(?: [A-Za-z0-9_./+=$^()<>;\\:@!%&*'\"`|~?,\[\]{}#-]+)*")
 _SAFE_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+=$^()<;\\"
-# (a frozenset: issuperset is several times faster than str.strip with this many characters)
-_SAFE_WORDS = frozenset(_SAFE_FIRST + ">:@!%&*'\"`|~?,[]{}#- ")
+_SAFE_WORDS = (_SAFE_FIRST + ">:@!%&*'\"`|~?,[]{}#- ").encode("ascii")
+
+
+def _only(s: str, allowed: bytes) -> bool:
+    """Every character of ``s`` is one of the ASCII ``allowed``: bytes.translate deletes them all at C speed
+    (several times faster than a frozenset or str.strip test on a long string)."""
+    return s.isascii() and not s.encode("ascii").translate(None, allowed)
 
 
 def _is_safe_plain(s: str) -> bool:
     """``_SAFE_PLAIN.fullmatch(s)``: safe characters, single spaces between words, a safe first character."""
-    return bool(s) and s[0] in _SAFE_FIRST and s[-1] != " " and "  " not in s and _SAFE_WORDS.issuperset(s)
+    return bool(s) and s[0] in _SAFE_FIRST and s[-1] != " " and "  " not in s and _only(s, _SAFE_WORDS)
 
 
 def _is_printable(o: int) -> bool:
@@ -243,12 +248,12 @@ def _block_ok(s: str) -> bool:
 
 
 # An encrypted value: 'ENC[' and base64 fields. Such a string is always plain (checked by the tests).
-_ENC_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:,[]_")
+_ENC_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:,[]_"
 
 
 def _string_style(s: str, key: bool) -> str:
     """The scalar style go-yaml (via sops' Node.Encode round trip) gives the string ``s``."""
-    if s[-1:] == "]" and s.startswith("ENC[") and _ENC_CHARS.issuperset(s):  # most values of an encrypted file
+    if s[-1:] == "]" and s.startswith("ENC[") and _only(s, _ENC_CHARS):  # most values of an encrypted file
         return _PLAIN
     return _general_string_style(s, key)
 
