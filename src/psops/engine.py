@@ -211,6 +211,11 @@ def wrap_data_key(data_key: bytes, groups: Sequence[Sequence[KeyStanza]], thresh
     return wrapped
 
 
+def parse_decryption_order(text: str | None) -> tuple[str, ...] | None:
+    """``--decryption-order age,pgp`` (or SOPS_DECRYPTION_ORDER) -> key kinds; None when not given."""
+    return tuple(k.strip() for k in text.split(",") if k.strip()) if text else None
+
+
 def _order(decryption_order: Sequence[str] | None) -> list[str]:
     order = list(decryption_order or DEFAULT_DECRYPTION_ORDER)
     if len(set(order)) != len(order):
@@ -454,7 +459,9 @@ __all__ = [
     "encrypt_document",
     "has_metadata",
     "is_encrypted_value",
+    "parse_decryption_order",
     "seal_document",
     "unwrap_data_key",
+    "unwrapped_by",
     "wrap_data_key",
 ]

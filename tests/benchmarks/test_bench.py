@@ -96,6 +96,7 @@ def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, wi
     report = imports.check_imports(["decrypt", str(tiny_files[fmt])], cwd=str(work))
     assert report.returncode == 0
     assert ("psops.policy.config" in report.modules) == with_config
+    assert "psops.cli.keysel" not in report.modules  # key selection is for encrypting
     assert imports.hits(list(report.modules), imports.STARTUP_HEAVY) == []
     assert "typing" not in report.modules
     # no regex engine (re, with enum) and no json package: hand-written checks and the C scanner instead;

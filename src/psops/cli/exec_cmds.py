@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from psops.cli import options as o
-from psops.cli.keysel import parse_decryption_order, store_settings
+from psops.cli.keysel import store_settings
 from psops.cli.output import about, warn
 from psops.editing.signals import SignalTrap
+from psops.engine import parse_decryption_order
 from psops.errors import CannotWriteOutput
 from psops.exec import DEFAULT_FILENAME, exec_command, plaintext_path, run_command, secrets_env
 from psops.files import read_input

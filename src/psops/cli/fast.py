@@ -204,9 +204,9 @@ def _applicable_config(config: str | Path | None, name: str) -> Config | None:
     """
     if _no_config_possible(config, name):
         return None
-    from psops.cli.keysel import applicable_config
+    from psops.policy.config import config_for
 
-    return applicable_config(config, name)
+    return config_for(name, explicit=config)
 
 
 def _audited(operation: str, name: str, cfg: Config | None) -> AbstractContextManager[object]:
@@ -226,8 +226,8 @@ def decrypt(file: str, in_place: bool = False, output: str | Path | None = None,
             decryption_order: str | None = None, filename_override: str | None = None,
             config: str | Path | None = None, indent: int | None = None) -> None:
     """``psops decrypt``: the one implementation, called by this fast path and by the typer command."""
-    from psops.cli.keysel import parse_decryption_order, with_indent
     from psops.cli.output import about, check_destination, emit, warn
+    from psops.engine import parse_decryption_order
     from psops.files import read_input
     from psops.formats import StoreSettings
     from psops.operations import decrypt_bytes, resolve_formats
@@ -241,7 +241,7 @@ def decrypt(file: str, in_place: bool = False, output: str | Path | None = None,
             order = parse_decryption_order(decryption_order)
             settings = cfg.stores if cfg is not None else StoreSettings()  # as keysel.store_settings
             if indent is not None:
-                settings = with_indent(settings, indent)
+                settings = settings.with_indent(indent)
             result = decrypt_bytes(read_input(file), input_format=fin, output_format=fout, ignore_mac=ignore_mac,
                                    extract=extract, decryption_order=order, settings=settings)
             for message in result.warnings:

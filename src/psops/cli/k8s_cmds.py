@@ -123,7 +123,7 @@ def decrypt(
         raise CannotReadInput("no manifests given and standard input is a terminal",
                               hint="pass files or folders, or pipe a stream: kustomize build . | psops k8s decrypt -")
     given = paths or ["-"]
-    from psops.cli.keysel import parse_decryption_order
+    from psops.engine import parse_decryption_order
 
     options = DecryptOptions(
         ignore_mac=ignore_mac, decryption_order=parse_decryption_order(decryption_order), only_kinds=_kinds(only_kind),
@@ -225,7 +225,7 @@ def _generate_options(ignore_mac: bool, decryption_order: str | None, max_file_s
     from psops.k8s.walk import WalkOptions
 
     base = Path.cwd()
-    from psops.cli.keysel import parse_decryption_order
+    from psops.engine import parse_decryption_order
 
     order = parse_decryption_order(decryption_order)
     return GenerateOptions(

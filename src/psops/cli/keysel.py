@@ -72,11 +72,6 @@ def parse_encryption_context(text: str | None) -> dict[str, str]:
     return out
 
 
-def parse_decryption_order(text: str | None) -> tuple[str, ...] | None:
-    """``--decryption-order age,pgp`` (or SOPS_DECRYPTION_ORDER) -> key kinds; None when not given."""
-    return tuple(k.strip() for k in text.split(",") if k.strip()) if text else None
-
-
 def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
     """Master keys given by key flags (or their SOPS_* environment variables), as one group."""
     from psops.policy import parse_key_list
@@ -90,24 +85,18 @@ def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
     return group
 
 
-def with_indent(settings: StoreSettings, indent: int) -> StoreSettings:
-    """Apply ``--indent N`` to the YAML and JSON stores, as sops' --indent does."""
-    return StoreSettings(yaml_indent=indent or settings.yaml_indent, json_indent=indent,
-                         json_binary_indent=indent)
-
-
 def applicable_config(config: str | Path | None, name: str) -> Config | None:
     """The config that applies to ``name`` (``-``: standard input): ``--config``, else the search."""
-    from psops.policy import discover_config
+    from psops.policy.config import config_for
 
-    return discover_config(name if name != "-" else None, explicit=config)
+    return config_for(name, explicit=config)
 
 
 def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
     """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
     cfg = applicable_config(config, name)
     settings = cfg.stores if cfg is not None else StoreSettings()
-    return with_indent(settings, indent) if indent is not None else settings
+    return settings.with_indent(indent) if indent is not None else settings
 
 
 def encrypt_plan(name: str, *, config: str | Path | None, keys: KeyFlags, flag_rules: EncryptionRules,
@@ -139,7 +128,7 @@ def _plan(cfg: Config | None, name: str, flag_keys: list[KeyStanza], *, keys: Ke
         rule = rule.with_kms_context(parse_encryption_context(keys.encryption_context))
     settings = cfg.stores if cfg is not None else StoreSettings()
     if indent is not None:
-        settings = with_indent(settings, indent)
+        settings = settings.with_indent(indent)
     groups = [flag_keys] if flag_keys else (rule.key_groups if rule else [])
     require_keys(groups, name)
     has_flag_rule = any(getattr(flag_rules, n) for n in RULE_NAMES)
@@ -155,9 +144,7 @@ __all__ = [
     "applicable_config",
     "encrypt_plan",
     "flag_groups",
-    "parse_decryption_order",
     "parse_encryption_context",
     "plan_with_config",
     "store_settings",
-    "with_indent",
 ]

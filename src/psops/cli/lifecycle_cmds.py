@@ -177,7 +177,8 @@ def rotate(
         psops rotate --due
         psops rotate --rm-age age1old... secrets/
     """
-    from psops.cli.keysel import parse_decryption_order, store_settings
+    from psops.cli.keysel import store_settings
+    from psops.engine import parse_decryption_order
     from psops.formats import format_for
     from psops.lifecycle.audit import audited
     from psops.lifecycle.rotate import rotate_bytes
@@ -252,7 +253,8 @@ def updatekeys(
         psops updatekeys --yes
         psops updatekeys secrets/prod.enc.yaml
     """
-    from psops.cli.keysel import parse_decryption_order, store_settings
+    from psops.cli.keysel import store_settings
+    from psops.engine import parse_decryption_order
     from psops.formats import format_for
     from psops.lifecycle.audit import audited
     from psops.lifecycle.updatekeys import plan_bytes, update_keys_bytes

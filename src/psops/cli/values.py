@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from psops.cli import options as o
-from psops.cli.keysel import parse_decryption_order, store_settings
+from psops.cli.keysel import store_settings
 from psops.cli.output import about, warn
+from psops.engine import parse_decryption_order
 from psops.errors import CannotReadInput, ConflictingParameters, MissingArgument
 from psops.files import atomic_write, read_input
 from psops.formats.textutil import decode_utf8

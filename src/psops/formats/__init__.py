@@ -31,6 +31,10 @@ class StoreSettings(FrozenRecord):
         self._set("json_indent", json_indent)
         self._set("json_binary_indent", json_binary_indent)
 
+    def with_indent(self, indent: int) -> StoreSettings:
+        """These settings with ``--indent N`` applied to the YAML and JSON stores, as sops' --indent does."""
+        return StoreSettings(yaml_indent=indent or self.yaml_indent, json_indent=indent, json_binary_indent=indent)
+
 
 def format_for(path: str | None, explicit: str | None = None) -> str:
     """The format name for ``path``: the explicit type if given, else by extension (binary otherwise)."""

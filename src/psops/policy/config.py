@@ -65,6 +65,7 @@ __all__ = [
     "CreationRule",
     "InvalidKeySpec",
     "StoreSettings",
+    "config_for",
     "config_from_env",
     "discover_config",
     "find_config",
@@ -531,6 +532,11 @@ def discover_config(file_path: str | os.PathLike[str] | None, *, explicit: str |
         return None
     config = load_config(found.file)
     return config.replace(warnings=[*found.warnings, *config.warnings])
+
+
+def config_for(name: str, *, explicit: str | os.PathLike[str] | None = None) -> Config | None:
+    """The config that applies to the file ``name`` (``-``: standard input): ``explicit``, else the search."""
+    return discover_config(name if name != "-" else None, explicit=explicit)
 
 
 # --------------------------------------------------------------------------------------------------------
