@@ -445,6 +445,34 @@ def test_cache_notices_changes(tmp_path: Path) -> None:
     assert recipients(second.match(tmp_path / "x.yaml").key_groups[0]) == [AGE_B]  # type: ignore[union-attr]
 
 
+def test_settings_only_reading_leaves_the_rules_unchecked(tmp_path: Path) -> None:
+    # what decrypt, set, rotate and exec read: stores and the raw file, not the rules (as sops' decrypt)
+    cfg = write(tmp_path / ".sops.yaml", "stores:\n  json: {indent: 2}\naudit: {file: a.log}\n"
+                                         "creation_rules:\n  - path_regex: '(unclosed'\n    age: not-a-key\n")
+    settings = load_config(cfg, creation_rules=False)
+    assert settings.stores.json_indent == 2 and settings.raw["audit"] == {"file": "a.log"}
+    assert settings.has_creation_rules and not settings.rules_checked and settings.rules == []
+    with pytest.raises(RuntimeError, match="without its creation rules"):
+        settings.match(tmp_path / "x.json")
+    # a full read is not answered from the settings-only cache entry
+    with pytest.raises(PolicyError, match="path_regex"):
+        load_config(cfg)
+
+
+def test_settings_only_reading_is_served_by_a_full_read(tmp_path: Path) -> None:
+    cfg = write(tmp_path / ".sops.yaml", catch_all(AGE_A))
+    full = load_config(cfg)
+    assert load_config(cfg, creation_rules=False) is full and full.rules_checked
+
+
+@pytest.mark.parametrize("text", ["creation_rules: {a: 1}\n", "creation_rules:\n  - just-a-string\n",
+                                  "stores:\n  json:\n    indent: wide\n", "creation_rules: [\n"])
+def test_settings_only_reading_still_refuses_what_sops_cannot_read(tmp_path: Path, text: str) -> None:
+    cfg = write(tmp_path / ".sops.yaml", text)
+    with pytest.raises(PolicyError):
+        load_config(cfg, creation_rules=False)
+
+
 # ------------------------------------------------------------------------------------------------ interop
 
 

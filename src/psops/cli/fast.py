@@ -197,7 +197,7 @@ class _NoAudit:
 _NO_AUDIT = _NoAudit()
 
 
-def _applicable_config(config: str | Path | None, name: str) -> Config | None:
+def _applicable_config(config: str | Path | None, name: str, *, creation_rules: bool) -> Config | None:
     """The config that applies to ``name`` (None when there is none); PolicyError when it is invalid.
 
     When no config file can exist, not even the creation-rules module is imported.
@@ -206,7 +206,7 @@ def _applicable_config(config: str | Path | None, name: str) -> Config | None:
         return None
     from psops.policy.config import config_for
 
-    return config_for(name, explicit=config)
+    return config_for(name, explicit=config, creation_rules=creation_rules)
 
 
 def _audited(operation: str, name: str, cfg: Config | None) -> AbstractContextManager[object]:
@@ -234,7 +234,9 @@ def decrypt(file: str, in_place: bool = False, output: str | Path | None = None,
 
     name = filename_override or file
     with about(name):
-        cfg = _applicable_config(config, name)  # looked up once: the audit trail and the layout settings
+        # looked up once, for the audit trail and the layout settings; its creation rules are not checked (sops'
+        # decrypt does not look into them either: a broken rule does not stop a deployment from decrypting)
+        cfg = _applicable_config(config, name, creation_rules=False)
         with _audited("decrypt", name, cfg):
             check_destination(in_place, output, file)
             fin, fout = resolve_formats(name, input_type, output_type)
@@ -268,7 +270,7 @@ def encrypt(file: str, in_place: bool = False, output: str | Path | None = None,
 
     name = filename_override or file
     with about(name):
-        cfg = _applicable_config(config, name)  # looked up once: the audit trail and the plan
+        cfg = _applicable_config(config, name, creation_rules=True)  # looked up once: the audit trail and the plan
         with _audited("encrypt", name, cfg):
             check_destination(in_place, output, file)
             fin, fout = resolve_formats(name, input_type, output_type)

@@ -85,16 +85,19 @@ def flag_groups(flags: KeyFlags) -> list[KeyStanza]:
     return group
 
 
-def applicable_config(config: str | Path | None, name: str) -> Config | None:
+def applicable_config(config: str | Path | None, name: str, *, creation_rules: bool = True) -> Config | None:
     """The config that applies to ``name`` (``-``: standard input): ``--config``, else the search."""
     from psops.policy.config import config_for
 
-    return config_for(name, explicit=config)
+    return config_for(name, explicit=config, creation_rules=creation_rules)
 
 
 def store_settings(config: str | Path | None, name: str, indent: int | None = None) -> StoreSettings:
-    """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``."""
-    cfg = applicable_config(config, name)
+    """Layout settings from the config that applies to ``name`` (defaults without one), then ``--indent``.
+
+    The creation rules are not checked: a command that only reads or rewrites a file works despite a broken
+    rule, as in sops (see :func:`psops.policy.config.load_config`)."""
+    cfg = applicable_config(config, name, creation_rules=False)
     settings = cfg.stores if cfg is not None else StoreSettings()
     return settings.with_indent(indent) if indent is not None else settings
 

@@ -69,7 +69,7 @@ def store_settings(name: str) -> StoreSettings:
     from psops.policy import discover_config
 
     try:
-        cfg = discover_config(Path(name))
+        cfg = discover_config(Path(name), creation_rules=False)
     except PsopsError:
         return StoreSettings()
     return cfg.stores if cfg is not None else StoreSettings()

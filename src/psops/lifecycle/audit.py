@@ -220,7 +220,8 @@ def audit_settings(config: Config | None) -> AuditSettings | None:
 
 def settings_for(path: str, config: str | Path | None = None) -> AuditSettings | None:
     """The audit settings that apply to ``path`` (the config psops would use for it); None when off."""
-    return audit_settings(discover_config(Path(path) if path != "-" else None, explicit=config))
+    return audit_settings(discover_config(Path(path) if path != "-" else None, explicit=config,
+                                          creation_rules=False))
 
 
 def _user() -> str:

@@ -375,25 +375,31 @@ class ConfigFile(FrozenRecord):
 
 
 class Config(FrozenRecord):
-    """A parsed config file: creation rules in order, store settings and load warnings."""
+    """A parsed config file: creation rules in order, store settings and load warnings.
 
-    __slots__ = ("file", "rules", "stores", "warnings", "raw", "has_creation_rules")
+    ``rules_checked`` is False for a config read for its settings only (``creation_rules=False`` in
+    :func:`load_config`): its ``rules`` are then empty whatever the file holds, and :meth:`match` refuses.
+    """
+
+    __slots__ = ("file", "rules", "stores", "warnings", "raw", "has_creation_rules", "rules_checked")
     file: str
     rules: list[CreationRule]
     stores: StoreSettings
     warnings: list[str]
     raw: dict[str, Any]
     has_creation_rules: bool
+    rules_checked: bool
 
     def __init__(self, file: str | os.PathLike[str], rules: list[CreationRule], stores: StoreSettings | None = None,
                  warnings: list[str] | None = None, raw: dict[str, Any] | None = None,
-                 has_creation_rules: bool = False) -> None:
+                 has_creation_rules: bool = False, rules_checked: bool = True) -> None:
         self._set("file", os.fspath(file))
         self._set("rules", rules)
         self._set("stores", StoreSettings() if stores is None else stores)
         self._set("warnings", [] if warnings is None else warnings)
         self._set("raw", {} if raw is None else raw)
         self._set("has_creation_rules", has_creation_rules)
+        self._set("rules_checked", rules_checked)
 
     @property
     def path(self) -> Path:
@@ -413,6 +419,8 @@ class Config(FrozenRecord):
 
     def match(self, file_path: str | os.PathLike[str], filename_override: str | None = None) -> CreationRule | None:
         """The first rule matching the file (None without creation rules; PolicyError if none matches)."""
+        if not self.rules_checked:
+            raise RuntimeError("this config was read without its creation rules (load_config(creation_rules=False))")
         if not self.has_creation_rules:
             return None
         subject = self.relative_match_path(file_path, filename_override)
@@ -525,18 +533,19 @@ def find_config(file_path: str | os.PathLike[str] | None, *, explicit: str | os.
 
 
 def discover_config(file_path: str | os.PathLike[str] | None, *, explicit: str | os.PathLike[str] | None = None,
-                    cwd: str | os.PathLike[str] | None = None) -> Config | None:
+                    cwd: str | os.PathLike[str] | None = None, creation_rules: bool = True) -> Config | None:
     """:func:`find_config` then :func:`load_config`; search warnings are prepended to ``Config.warnings``."""
     found = find_config(file_path, explicit=explicit, cwd=cwd)
     if found is None:
         return None
-    config = load_config(found.file)
+    config = load_config(found.file, creation_rules=creation_rules)
     return config.replace(warnings=[*found.warnings, *config.warnings])
 
 
-def config_for(name: str, *, explicit: str | os.PathLike[str] | None = None) -> Config | None:
+def config_for(name: str, *, explicit: str | os.PathLike[str] | None = None,
+               creation_rules: bool = True) -> Config | None:
     """The config that applies to the file ``name`` (``-``: standard input): ``explicit``, else the search."""
-    return discover_config(name if name != "-" else None, explicit=explicit)
+    return discover_config(name if name != "-" else None, explicit=explicit, creation_rules=creation_rules)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -641,14 +650,20 @@ class _Parser:
 
     # -- document --------------------------------------------------------------------------------------
 
-    def config(self, data: object) -> Config:
+    def config(self, data: object, *, creation_rules: bool = True) -> Config:
         top = self.mapping(data, ())
         stores = self.stores(top.get("stores"))
         raw_rules = top.get("creation_rules")
         has_rules = raw_rules is not None
-        rules = [self.rule(item, i) for i, item in enumerate(self.sequence(raw_rules, ("creation_rules",)))]
+        items = self.sequence(raw_rules, ("creation_rules",))
+        if creation_rules:
+            rules = [self.rule(item, i) for i, item in enumerate(items)]
+        else:  # only their shape, as sops' decrypt reads the file into its config struct and no further
+            for i, item in enumerate(items):
+                self.mapping(item, ("creation_rules", i))
+            rules = []
         return Config(file=self.path, rules=rules, stores=stores, warnings=self.warnings, raw=top,
-                      has_creation_rules=has_rules)
+                      has_creation_rules=has_rules, rules_checked=creation_rules)
 
     def stores(self, value: object) -> StoreSettings:
         where: _PathT = ("stores",)
@@ -807,14 +822,14 @@ def _fast_load(text: str) -> object | None:
     return None if has_merge_key(docs[0]) else to_plain(docs[0])
 
 
-def _parse_text(path: str, text: str) -> Config:
+def _parse_text(path: str, text: str, *, creation_rules: bool = True) -> Config:
     from psops.policy.simple_yaml import load as load_simple
 
     data: object = load_simple(text)
     if data is None:
         data = _fast_load(text)
     if data is not None:
-        return _Parser(path, text).config(data)
+        return _Parser(path, text).config(data, creation_rules=creation_rules)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -829,25 +844,32 @@ def _parse_text(path: str, text: str) -> Config:
         raise PolicyError(f"{line}invalid YAML: {problem}", path=path) from exc
     except YAMLError as exc:
         raise PolicyError(f"invalid YAML: {exc}", path=path) from exc
-    return _Parser(path, text).config(data)
+    return _Parser(path, text).config(data, creation_rules=creation_rules)
 
 
 _cache: dict[str, tuple[int, int, Config]] = {}
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a config file (cached by path and modification time); PolicyError when invalid."""
+def load_config(path: str | os.PathLike[str], *, creation_rules: bool = True) -> Config:
+    """Read and validate a config file (cached by path and modification time); PolicyError when invalid.
+
+    ``creation_rules=False`` reads what every command needs (``stores``, the top-level mapping for the audit
+    trail, and that ``creation_rules`` is a list of mappings) without checking the rules themselves: commands
+    that do not choose keys (decrypt, set, exec-env, rotate...) work despite a broken rule, as in sops, whose
+    decrypt does not look into them. ``psops check`` and the commands that encrypt to a rule's keys check them.
+    """
     abs_path = os.path.abspath(os.fspath(path))
     try:
         st = os.stat(abs_path)
         cached = _cache.get(abs_path)
-        if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
+        if (cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size
+                and (cached[2].rules_checked or not creation_rules)):
             return cached[2]
         with open(abs_path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PolicyError(f"could not read config file: {reason}", path=abs_path) from exc
-    config = _parse_text(abs_path, text)
+    config = _parse_text(abs_path, text, creation_rules=creation_rules)
     _cache[abs_path] = (st.st_mtime_ns, st.st_size, config)
     return config
