@@ -291,6 +291,8 @@ class _Emitter:
 
     def scalar_text(self, v: Value, key: bool = False) -> tuple[str, str]:
         """Return (style, text) for a leaf; style "|" means a literal block whose body is ``text``."""
+        if type(v) is str and v != "<<":  # most leaves and every key
+            return self.string_text(v, key)
         if v is None:
             return _PLAIN, "null"
         if v is True:
@@ -324,6 +326,11 @@ class _Emitter:
             raise TypeError(f"cannot write a value of type {type(v).__name__} as YAML")
         if v == "<<":
             return _PLAIN, "!!merge <<"
+        return self.string_text(v, key)
+
+    @staticmethod
+    def string_text(v: str, key: bool) -> tuple[str, str]:
+        """:meth:`scalar_text` of a string."""
         style = _string_style(v, key)
         if style == _PLAIN:
             return _PLAIN, v
@@ -370,7 +377,8 @@ class _Emitter:
                 continue
             lead = prefix if prefix is not None else pad
             prefix = None
-            if "\n" in k or len(k.encode("utf-8", "surrogateescape")) > 128:
+            # (a key of at most 32 characters has at most 128 bytes in UTF-8)
+            if "\n" in k or (len(k) > 32 and len(k.encode("utf-8", "surrogateescape")) > 128):
                 self.complex_key(lead, k, v, indent)
                 continue
             if k == "<<" and not _mergeable(v):
