@@ -61,7 +61,7 @@ def format_json_float(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("json: unsupported value")
     a = abs(value)
-    fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"  # 'f' for every value without exponent in repr
+    fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"
     text = format_float(value, fmt)
     if fmt == "e" and len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
         text = text[:-2] + text[-1]
