@@ -22,7 +22,6 @@ type, no line wrapping, ``---`` between documents.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, bisect_right
 from itertools import accumulate
 
 from psops.cipher import format_time
@@ -42,6 +41,11 @@ from psops.gofmt import format_float as go_format_float
 from psops.lazyre import lazy_compile
 from psops.limits import MAX_ALIAS_NODES, MAX_DEPTH, too_deep
 from psops.tree import Comment, Document, Mapping, Value, is_time
+
+try:  # the C functions bisect.py re-exports (the wrapper module is one import more on every YAML load)
+    from _bisect import bisect_left, bisect_right
+except ImportError:  # pragma: no cover - another interpreter
+    from bisect import bisect_left, bisect_right
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING (start-up cost, docs/design.md)
 if TYPE_CHECKING:
