@@ -801,10 +801,12 @@ class _Loader:
         # alias budget (per document): nodes built, nodes added by aliases, the size of each anchored node
         nodes = aliased = 0
         sizes: dict[str, int] = {}
+        scalar_event, alias_event = ev.ScalarEvent, ev.AliasEvent  # (looked up once: one event per node)
+        starts, start_roles = self.starts, self.start_roles
         for e in evs:
             cls = type(e)
-            if cls is ev.ScalarEvent or cls is ev.AliasEvent:
-                if cls is ev.AliasEvent:
+            if cls is scalar_event or cls is alias_event:
+                if cls is alias_event:
                     if e.anchor not in self.anchors:
                         raise self.fail(e.start_mark, f"unknown anchor '{e.anchor}' referenced")
                     val = self.anchors[e.anchor]
@@ -824,19 +826,26 @@ class _Loader:
                     val = copy.deepcopy(val)
                 else:
                     nodes += 1
-                    val = self.scalar(e)
+                    if e.tag is None and not e.style:  # a plain scalar (most nodes): self.scalar, inline
+                        rtag, val = resolve_plain(e.value)
+                        if rtag == UINT:
+                            raise self.fail(e.start_mark, "Cannot walk value, unknown type: uint64")
+                    else:
+                        val = self.scalar(e)
                     if e.anchor:
                         self.anchors[e.anchor] = val
                         sizes[e.anchor] = 1
                 if not stack:
                     root_value = ("scalar", e, val)
                     continue
-                top = stack[-1]
-                role = self.add(top, e, val)
-                if e.end_mark.index > e.start_mark.index or cls is ev.AliasEvent:
-                    self.note_start(e.start_mark.index, role)
+                role = self.add(stack[-1], e, val)
+                start = e.start_mark.index
+                # self.note_start, inline
+                if (e.end_mark.index > start or cls is alias_event) and (not starts or starts[-1] != start):
+                    starts.append(start)
+                    start_roles.append(role)
                 if e.style in ("|", ">"):
-                    self.scalar_roles[e.start_mark.index] = role
+                    self.scalar_roles[start] = role
             elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
                     raise _too_deep()
