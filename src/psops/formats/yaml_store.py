@@ -826,12 +826,7 @@ class _Loader:
                     val = copy.deepcopy(val)
                 else:
                     nodes += 1
-                    if e.tag is None and not e.style:  # a plain scalar (most nodes): self.scalar, inline
-                        rtag, val = resolve_plain(e.value)
-                        if rtag == UINT:
-                            raise self.fail(e.start_mark, "Cannot walk value, unknown type: uint64")
-                    else:
-                        val = self.scalar(e)
+                    val = self.scalar(e)
                     if e.anchor:
                         self.anchors[e.anchor] = val
                         sizes[e.anchor] = 1
