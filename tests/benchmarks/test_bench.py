@@ -77,7 +77,10 @@ def test_decrypt_stays_within_the_import_budget(fmt: str, tiny_files: dict[str, 
     imports = _bench_module("imports")
     report = imports.check_imports(["decrypt", str(tiny_files[fmt])], cwd=str(work))
     assert report.returncode == 0
+    # measured through the installed console script, the program users run (not -m psops and its runpy)
+    assert report.entry == imports.console_script() and report.entry.endswith("psops")
     assert "psops.engine" in report.modules, "importtime output was not parsed"
+    assert "runpy" not in report.modules
     assert report.forbidden == [], f"psops decrypt imported {report.forbidden}"
     # no creation-rules file around: the policy module is not needed
     assert "psops.policy" not in report.modules
@@ -102,6 +105,8 @@ def test_decrypt_keeps_heavy_standard_modules_off_the_start_up_path(fmt: str, wi
     # no regex engine (re, with enum) and no json package: hand-written checks and the C scanner instead;
     # contextvars (a C extension) only for the audit trail; bisect's C functions without their wrapper module
     assert imports.hits(list(report.modules), ("re", "enum", "json", "_contextvars", "bisect")) == []
+    # nor the standard helpers the -m entry point would have loaded already (runpy imports them)
+    assert imports.hits(list(report.modules), ("collections", "contextlib", "functools", "importlib.util")) == []
     # libyaml's extension loads without ruamel's constructor/emitter/representer side (import_c_parser)
     assert imports.hits(list(report.modules), imports.RUAMEL_UNUSED) == []
     if fmt == "json":  # a simple config is read without any YAML library (psops.policy.simple_yaml)
@@ -123,6 +128,7 @@ def test_importtime_parser() -> None:
             "import time:        80 |        200 | typer\n"
             "something else\n")
     assert imports.parse_importtime(text) == {"typer.core": 120, "typer": 200}
+    assert imports.parse_importtime(text, top_level_only=True) == {"typer": 200}
     assert imports.hits(["typer", "typer.core", "typerx", "psops"]) == ["typer", "typer.core"]
 
 
