@@ -1,12 +1,16 @@
 """The import budget of the hot path: which modules ``psops decrypt`` of a small age file loads.
 
-``python -X importtime PSOPS decrypt FILE`` lists every module imported (one stderr line each, with its own
-and cumulative import time). PSOPS is the installed console script next to the interpreter, the program users
-run; ``-m psops`` would add what :mod:`runpy` imports (contextlib, collections, importlib.util: ~10 ms of
-modules the real entry point never loads) and hide them from the budget, so it is only the fallback when no
-script is installed. The budget is a list of modules that must not appear: the CLI framework (typer,
-click, rich, pydantic), cloud SDKs, gRPC, python-gnupg and GitPython. It is pass/fail on module names only;
-the microseconds are reported, never asserted.
+``python -X importtime -c ENTRY decrypt FILE`` lists every module imported (one stderr line each, with its own
+and cumulative import time). ENTRY is what the console script pip 25 and later writes does (pypa/pip#13166):
+import ``psops.cli.run`` and call it. Not ``-m psops``, which adds what :mod:`runpy` imports (contextlib,
+collections, importlib.util) and so hides them from the budget; and not the installed script itself, whose
+text depends on the pip that wrote it: before pip 25 it imports :mod:`re` (with enum, functools and
+collections: ~7 ms here) before psops runs, which would hide a psops ``import re`` from the budget.
+:func:`script_imports_re` tells whether the installed script is such an old one (the benchmark warns).
+
+The budget is a list of modules that must not appear: the CLI framework (typer, click, rich, pydantic),
+cloud SDKs, gRPC, python-gnupg and GitPython. It is pass/fail on module names only; the microseconds are
+reported, never asserted.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ class ImportReport:
     """Modules a command imported, with their cumulative import time (microseconds)."""
 
     argv: list[str]
-    entry: str  # the console script's path, or "-m psops"
     returncode: int
     modules: dict[str, int]
     forbidden: list[str]
@@ -74,25 +77,27 @@ def hits(modules: Sequence[str], forbidden: Sequence[str] = FORBIDDEN) -> list[s
     return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
 
 
-def console_script(python: str = sys.executable) -> str | None:
-    """The ``psops`` console script installed next to ``python`` (its virtual environment's bin), if any."""
-    script = os.path.join(os.path.dirname(python), "psops")
-    return script if os.path.isfile(script) else None
+# The console script of pip >= 25 (its template, without the Windows suffix handling): psops and nothing else.
+ENTRY = "import sys\nfrom psops.cli import run\nsys.argv[0] = 'psops'\nsys.exit(run())"
+
+
+def script_imports_re(script: str) -> bool:
+    """True when a console script imports :mod:`re` itself (written by pip < 25: ~7 ms on every run)."""
+    with open(script, encoding="utf-8", errors="replace") as fh:
+        return any(line.strip() == "import re" for line in fh)
 
 
 def check_imports(args: Sequence[str], *, python: str = sys.executable, env: Mapping[str, str] | None = None,
                   cwd: str | None = None) -> ImportReport:
-    """Run ``python -X importtime PSOPS ARGS`` (the console script; else ``-m psops``), report what it loaded."""
-    script = console_script(python)
-    entry = [script] if script is not None else ["-m", "psops"]
-    argv = [python, "-X", "importtime", *entry, *args]
+    """Run ``python -X importtime -c ENTRY ARGS`` (psops as its console script starts it); report the imports."""
+    argv = [python, "-X", "importtime", "-c", ENTRY, *args]
     proc = subprocess.run(argv, capture_output=True, env=dict(env if env is not None else os.environ), cwd=cwd,
                           timeout=120, check=False)
     stderr = proc.stderr.decode("utf-8", "replace")
     modules = parse_importtime(stderr)
-    return ImportReport(argv=list(args), entry=" ".join(entry), returncode=proc.returncode, modules=modules,
+    return ImportReport(argv=list(args), returncode=proc.returncode, modules=modules,
                         forbidden=hits(list(modules)), top_level=parse_importtime(stderr, top_level_only=True))
 
 
-__all__ = ["FORBIDDEN", "RUAMEL_UNUSED", "STARTUP_HEAVY", "ImportReport", "check_imports", "console_script",
-           "hits", "parse_importtime"]
+__all__ = ["ENTRY", "FORBIDDEN", "RUAMEL_UNUSED", "STARTUP_HEAVY", "ImportReport", "check_imports", "hits",
+           "parse_importtime", "script_imports_re"]

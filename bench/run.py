@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as bench/run.py: make the repository root i
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import SIZES, json_text, make_tree, yaml_text
-from bench.imports import check_imports
+from bench.imports import check_imports, script_imports_re
 
 ROOT = Path(__file__).resolve().parent
 FORMATS = ("yaml", "json")
@@ -311,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = "ok" if not rep.forbidden and rep.returncode == 0 else f"FAILED: {', '.join(rep.forbidden[:8])}"
         top = ", ".join(f"{m} {us / 1000:.1f}ms" for m, us in rep.slowest(6))
         print(f"import budget (psops {name}): {len(rep.modules)} modules, {status}; slowest: {top}")
+    old_script = script_imports_re(setup.psops)
+    if old_script:
+        print(f"warning: {setup.psops} imports re (a pip < 25 wrote it): every psops time above includes ~7 ms "
+              "of it; pip install -U pip, then reinstall psops")
     report = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -318,8 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         cwd=setup.work).decode().splitlines()[0],
         "psops": capture([setup.psops, "--version"], env=setup.env, cwd=setup.work).decode().strip(),
         "runs": runs,
+        "psops_script_imports_re": old_script,
         "rows": [asdict(r) for r in rows],
-        "imports": {name: {"entry": rep.entry, "modules": len(rep.modules), "forbidden": rep.forbidden,
+        "imports": {name: {"modules": len(rep.modules), "forbidden": rep.forbidden,
                            "returncode": rep.returncode, "slowest_ms": {m: us / 1000 for m, us in rep.slowest(10)}}
                     for name, rep in (("decrypt", imports), ("version", version_imports))},
     }

@@ -6,8 +6,8 @@ import re
 
 from fixtures.docs import REPO
 
-MAIN_JOB = "python3 -m venv .venv && . .venv/bin/activate && pip install . && examples/quickstart/run.sh"
-TESTS = "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e '.[test]' && ./scripts/check"
+MAIN_JOB = "python3 -m venv .venv && . .venv/bin/activate && pip install -q -U pip && pip install . && examples/quickstart/run.sh"
+TESTS = "python3 -m venv .venv && . .venv/bin/activate && pip install -q -U pip && pip install -q -e '.[test]' && ./scripts/check"
 
 
 def test_the_two_newcomer_commands_are_unchanged_and_ci_runs_the_second() -> None:
