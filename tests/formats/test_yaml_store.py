@@ -361,6 +361,9 @@ d: |-
 e: 1
 """,
     "comments_multidoc": "a: 1\n# foot a\n\n# head b\nb: 2\n---\n# doc2 head\nc: 3\n# doc2 foot\n",
+    # before the first `---`: the first document's head (go-yaml), not its end
+    "comments_before_first_document_start": "# c1\n\n# c2\n---\n# c3\na: 1\n# c4\n---\n# c5\nb: 2\n",
+    "comments_before_directive": "# c\n%YAML 1.1\n---\na:\n  b: 1\n",
     "comments_indentless": """\
 l:
 - a

@@ -1332,10 +1332,11 @@ class _Loader:
         ):
             role = None
             if type(nxt[2]) is tk.DocumentStartToken:
-                # comments before `---`: the end of the previous document (or the start of the first)
+                # comments before `---`: the end of the previous document, or, when this `---` starts the
+                # first document (it comes before that document's end), its start, as go-yaml reads them
                 for s, root in self.doc_roots:
                     if s >= r.start:
-                        self.insert(root, self.size(root), r.lines)
+                        self.insert(root, 0 if n_start < s else self.size(root), r.lines)
                         return
             self.at_root_end(r.lines) if role is None else None
             return
