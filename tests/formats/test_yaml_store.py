@@ -625,6 +625,8 @@ def test_empty_input_is_empty_document() -> None:
         (b"a: *nope\n", ["unknown anchor", "line 1"]),
         (b"a: !!int abc\n", ["cannot decode", "line 1"]),
         (b"a: \xff\xfe\n", ["UTF-8", "line 1", "column 4"]),
+        (b"%YAML 1.2\n---\na: 1\n", ["yaml: found incompatible YAML document"]),
+        (b"a: 1\n...\n%YAML 1.2\n---\nb: 2\n", ["yaml: line 2: found incompatible YAML document"]),
     ],
 )
 def test_load_errors(data: bytes, fragments: list[str]) -> None:
@@ -633,6 +635,14 @@ def test_load_errors(data: bytes, fragments: list[str]) -> None:
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message
+
+
+def test_yaml_1_1_directive_is_read_by_both_parsers() -> None:
+    text = "%YAML 1.1\n---\na: 1\n"
+    assert STORE.load(text.encode()) == [Mapping([("a", 1)])]
+    assert _Loader(text).run(c_parser=False) == [Mapping([("a", 1)])]
+    with pytest.raises(CannotReadInput, match="incompatible YAML document"):
+        _Loader("%YAML 1.2\n---\na: 1\n").run(c_parser=False)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -183,6 +183,24 @@ def test_completely_empty_file_is_refused_like_sops(age_env: AgeKey, work: Path,
     assert b"empty" in ours.stderr and ours.stdout == b""
 
 
+@pytest.mark.parametrize(("text", "accepted"), [
+    ("%YAML 1.1\n---\na: 1\n", True),
+    ("%YAML 1.2\n---\na: 1\n", False),  # go-yaml v3 reads YAML 1.1 documents only (libyaml takes 1.2)
+    ("a: 1\n...\n%YAML 1.2\n---\nb: 2\n", False),
+])
+def test_yaml_version_directives_as_sops(text: str, accepted: bool, age_env: AgeKey, work: Path, psops_bin: str,
+                                         sops_bin: str) -> None:
+    (work / "v.yaml").write_text(text)
+    ours = run(psops_bin, "encrypt", "--age", age_env.recipient, "v.yaml", cwd=work)
+    theirs = run(sops_bin, "encrypt", "--age", age_env.recipient, "v.yaml", cwd=work)
+    assert (theirs.returncode == 0) is accepted, theirs.stderr
+    assert (ours.returncode == 0) is accepted, ours.stderr
+    if not accepted:
+        assert b"incompatible YAML document" in theirs.stderr
+        assert ours.returncode == 2 and b"v.yaml: " in ours.stderr and b"incompatible YAML document" in ours.stderr
+        assert ours.stdout == b""
+
+
 @pytest.mark.parametrize("threshold", [2, 3])
 def test_age_key_groups_shamir_both_ways(threshold: int, age_key: AgeKey, other_age_key: AgeKey, work: Path,
                                          tmp_path: Path, psops_bin: str, sops_bin: str) -> None:

@@ -890,6 +890,8 @@ class _Loader:
                 if not stack:
                     root_value = ("coll", e, fr.obj)
             elif cls is ev.DocumentStartEvent:
+                if e.version is not None and tuple(e.version) != (1, 1):
+                    raise _incompatible_version(e.start_mark)
                 doc_root = None
                 root_value = None
                 self.anchors = {}
@@ -1377,6 +1379,14 @@ class _Loader:
                     if i < n:
                         outl.append(container[i])
                 container[:] = outl
+
+
+def _incompatible_version(mark: Any) -> CannotReadInput:
+    """go-yaml v3 reads ``%YAML 1.1`` documents only (libyaml also takes 1.2); its message, whose parser errors
+    give the 0-based line of the mark and none on the first line."""
+    where = f"line {mark.line}: " if mark.line else ""
+    return CannotReadInput(f"Error unmarshaling input YAML: yaml: {where}found incompatible YAML document",
+                           hint="remove the %YAML directive (sops reads YAML 1.1 documents only)")
 
 
 _IN_PROGRESS = object()
