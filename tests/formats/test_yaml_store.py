@@ -361,6 +361,17 @@ d: |-
 e: 1
 """,
     "comments_multidoc": "a: 1\n# foot a\n\n# head b\nb: 2\n---\n# doc2 head\nc: 3\n# doc2 foot\n",
+    # U+2028/U+2029 are printable line breaks: go-yaml indents the text after them in single-quoted and
+    # literal scalars, ends a literal's last line with them, and writes keys holding them as complex keys
+    "line_separators": (
+        'top: "a\\u2028b"\nnested:\n  deeper:\n    v: "a\\u2028\\u2029b\\u2028c"\n'
+        'seq:\n  - "a\\u2028b"\n  - k: "a\\u2028b"\n    k2: "x\\u2028y"\n  - - "a\\u2028b"\n'
+        '  - "a\\nb\\u2028c\\n"\n'
+        '"key\\u2028x": 1\n"k\\rx": 2\n"k\\x85x": 3\nlit: "line1\\nmid\\u2028dle\\nend\\n"\n'
+        'l1: "\\u2028first\\nsecond\\n"\nl2: "a\\nb\\u2028"\nl3: "a\\nb\\u2028\\n"\nl4: "a\\n\\u2028b\\n"\n'
+        'l6: "a\\n\\u2029\\n"\nends: "a\\u2028"\nstarts: "\\u2028a"\nsp: "a \\u2028b"\ns3: "it\'s\\u2028x"\n'
+        'last: "a\\nb\\u2028"\n'
+    ),
     # before the first `---`: the first document's head (go-yaml), not its end
     "comments_before_first_document_start": "# c1\n\n# c2\n---\n# c3\na: 1\n# c4\n---\n# c5\nb: 2\n",
     "comments_before_directive": "# c\n%YAML 1.1\n---\na:\n  b: 1\n",

@@ -136,7 +136,7 @@ def test_a_multi_line_string_with_leading_space_in_a_list_comes_back_readable(ps
     list, which neither go-yaml nor psops can read back: ``psops decrypt -i`` would leave a file that
     cannot be encrypted again. psops should write it double-quoted instead."""
     path = tmp_path / "lead.json"
-    path.write_text('{"list": ["\\n0", "  indented\\nsecond"]}')
+    path.write_text('{"list": ["\\n0", "  indented\\nsecond", "\\u2028separator first\\nsecond"]}')
     encrypted = tmp_path / "lead.enc.json"
     encrypted.write_bytes(ok(bounded([*enc, path]).proc))
     plain = tmp_path / "lead.yaml"

@@ -104,6 +104,26 @@ def _is_printable(o: int) -> bool:
 
 
 _BREAKS = frozenset("\r\n\x85\u2028\u2029")
+# The line and paragraph separators: printable line breaks, so they can stand in single-quoted and literal scalars.
+_SEPARATORS = ("\u2028", "\u2029")
+
+
+def _has_separator(text: str) -> bool:
+    return "\u2028" in text or "\u2029" in text
+
+
+def _indent_after_breaks(text: str, pad: str, at_break: bool) -> str:
+    """go-yaml's writing of a scalar's characters: after a line break (a separator, or the start of a literal
+    block's line when ``at_break``), the next character that is not a break starts with the indentation."""
+    out: list[str] = []
+    for ch in text:
+        if ch in _BREAKS:
+            at_break = True
+        elif at_break:
+            out.append(pad)
+            at_break = False
+        out.append(ch)
+    return "".join(out)
 
 
 class _Analysis:
@@ -350,11 +370,11 @@ class _Emitter:
         if body.startswith("!!binary"):
             tag, body = "!!binary ", body[len("!!binary") :] + "\n"
         hint = ""
-        if body[:1] in (" ", "\n"):
+        if body[:1] in (" ", "\n", *_SEPARATORS):  # go-yaml: a space or any line break first
             hint = str(self.w)
-        if not body.endswith("\n"):
+        if body[-1:] not in ("\n", *_SEPARATORS):
             chomp = "-"
-        elif len(body) == 1 or body[-2] == "\n":
+        elif len(body) == 1 or body[-2] in ("\n", *_SEPARATORS):
             chomp = "+"
         else:
             chomp = ""
@@ -363,6 +383,11 @@ class _Emitter:
         lines = body.split("\n")
         if body.endswith("\n"):
             lines.pop()
+        if _has_separator(body):  # each separator is a line break too: the text after it is indented
+            self.out.extend(_indent_after_breaks(line, pad, True) + "\n" for line in lines)
+            if body[-1] in _SEPARATORS:  # it ends the block's last line: go-yaml adds no line feed after it
+                self.out[-1] = self.out[-1][:-1]
+            return
         self.out.extend(f"{pad}{line}\n" if line else "\n" for line in lines)
 
     def comment(self, text: str, indent: int) -> None:
@@ -381,8 +406,10 @@ class _Emitter:
                 continue
             lead = prefix if prefix is not None else pad
             prefix = None
-            # (a key of at most 32 characters has at most 128 bytes in UTF-8)
-            if "\n" in k or (len(k) > 32 and len(k.encode("utf-8", "surrogateescape")) > 128):
+            # a multi-line key (any line break) or one over 128 bytes (a key of at most 32 characters has at
+            # most 128 bytes in UTF-8)
+            if ("\n" in k or "\r" in k or (not k.isascii() and not _BREAKS.isdisjoint(k))
+                    or (len(k) > 32 and len(k.encode("utf-8", "surrogateescape")) > 128)):
                 self.complex_key(lead, k, v, indent)
                 continue
             if k == "<<" and not _mergeable(v):
@@ -397,6 +424,8 @@ class _Emitter:
         if style == _LITERAL:
             self.literal(lead + "? ", ktext, self.nested(indent))
         else:
+            if style == _SINGLE:
+                ktext = self.single_quoted(ktext, self.nested(indent))
             self.out.append(f"{lead}? {ktext}\n")
         pad = " " * indent
         inner = self.nested(indent)
@@ -428,7 +457,17 @@ class _Emitter:
             if style == _LITERAL:
                 self.literal(line + " ", text, self.nested(indent))
             else:
+                if style == _SINGLE:
+                    text = self.single_quoted(text, self.nested(indent))
                 self.out.append(f"{line} {text}\n")
+
+    @staticmethod
+    def single_quoted(text: str, indent: int) -> str:
+        """A single-quoted scalar as written at block indent ``indent`` (the one a literal block there gets):
+        go-yaml indents the text after a line or paragraph separator (not the closing quote)."""
+        if _has_separator(text):
+            return "'" + _indent_after_breaks(text[1:-1], " " * indent, False) + "'"
+        return text
 
     def _orphan_comments(self, items: list[Any], indent: int) -> None:
         for it in items:
@@ -485,12 +524,14 @@ class _Emitter:
                 self.sequence(v[lead:], indent + 2, dash + " ")
             else:
                 style, text = self.scalar_text(v)
-                if style == _LITERAL and text[:1] in (" ", "\n"):
+                if style == _LITERAL and text[:1] in (" ", "\n", *_SEPARATORS):
                     # go-yaml writes `- |4-` here, which neither go-yaml nor psops reads back
                     style, text = _DOUBLE, _double_quoted(text)
                 if style == _LITERAL:
                     self.literal(dash + " ", text, indent + 2)
                 else:
+                    if style == _SINGLE:
+                        text = self.single_quoted(text, indent + 2)
                     self.out.append(f"{dash} {text}\n")
 
     def document(self, m: Mapping) -> None:
