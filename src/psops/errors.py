@@ -37,6 +37,13 @@ class CannotReadInput(PsopsError):
     exit_code = 2
 
 
+class NoSuchInputFile(CannotReadInput):
+    """``decrypt`` or ``encrypt`` of a file that does not exist (exit 100, as sops: "cannot operate on
+    non-existent file"; other commands report a missing file as unreadable input, exit 2, as sops does)."""
+
+    exit_code = 100
+
+
 class CannotWriteOutput(PsopsError):
     """The output could not be written."""
 

@@ -183,6 +183,24 @@ def test_completely_empty_file_is_refused_like_sops(age_env: AgeKey, work: Path,
     assert b"empty" in ours.stderr and ours.stdout == b""
 
 
+@pytest.mark.parametrize(("args", "code"), [
+    (["decrypt", "gone.yaml"], 100),  # sops: "cannot operate on non-existent file"
+    (["decrypt", "dangling.yaml"], 100),
+    (["encrypt", "--age", "{R}", "gone.yaml"], 100),
+    (["set", "gone.yaml", '["a"]', '"1"'], 2),  # the other commands: unreadable input
+    (["exec-env", "gone.yaml", "true"], 2),
+])
+def test_a_missing_file_exits_as_with_sops(args: list[str], code: int, age_env: AgeKey, work: Path, psops_bin: str,
+                                           sops_bin: str) -> None:
+    (work / "dangling.yaml").symlink_to(work / "nowhere.yaml")
+    argv = [a.replace("{R}", age_env.recipient) for a in args]
+    theirs = run(sops_bin, *argv, cwd=work)
+    ours = run(psops_bin, *argv, cwd=work)
+    assert theirs.returncode == code, theirs.stderr
+    assert ours.returncode == code, ours.stderr
+    assert ours.stderr.startswith(b"psops: error: ") and b".yaml: no such file" in ours.stderr
+
+
 @pytest.mark.parametrize(("text", "accepted"), [
     ("%YAML 1.1\n---\na: 1\n", True),
     ("%YAML 1.2\n---\na: 1\n", False),  # go-yaml v3 reads YAML 1.1 documents only (libyaml takes 1.2)

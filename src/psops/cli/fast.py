@@ -221,6 +221,14 @@ def _audited(operation: str, name: str, cfg: Config | None) -> AbstractContextMa
     return audited(operation, name, settings=audit_settings(cfg))
 
 
+def _check_exists(file: str) -> None:
+    """sops' first check in ``decrypt`` and ``encrypt``: the file exists (a broken link does not), else exit 100."""
+    if file != "-" and not os.path.exists(file):
+        from psops.errors import NoSuchInputFile
+
+        raise NoSuchInputFile("no such file", path=file, hint="check the path")
+
+
 def decrypt(file: str, in_place: bool = False, output: str | Path | None = None, extract: str | None = None,
             ignore_mac: bool = False, input_type: str | None = None, output_type: str | None = None,
             decryption_order: str | None = None, filename_override: str | None = None,
@@ -232,6 +240,7 @@ def decrypt(file: str, in_place: bool = False, output: str | Path | None = None,
     from psops.formats import StoreSettings
     from psops.operations import decrypt_bytes, resolve_formats
 
+    _check_exists(file)
     name = filename_override or file
     with about(name):
         # looked up once, for the audit trail and the layout settings; its creation rules are not checked (sops'
@@ -268,6 +277,7 @@ def encrypt(file: str, in_place: bool = False, output: str | Path | None = None,
     from psops.operations import encrypt_bytes, resolve_formats
     from psops.selection import EncryptionRules
 
+    _check_exists(file)
     name = filename_override or file
     with about(name):
         cfg = _applicable_config(config, name, creation_rules=True)  # looked up once: the audit trail and the plan
