@@ -221,6 +221,22 @@ def test_encrypting_an_encrypted_file_exits_203_and_leaves_it_untouched(
     assert enc.stat().st_mtime_ns == mtime
 
 
+@pytest.mark.parametrize(("name", "text", "sops_refuses"), [
+    ("scalar.yaml", "sops: 1\na: 2\n", True),
+    ("null.yaml", "sops:\na: 2\n", True),
+    ("list.json", '{"sops": ["x"], "a": 2}', True),
+    # sops checks the first document only, and writes a file it then cannot read (two 'sops' keys)
+    ("second.yaml", "a: 1\n---\nsops: 1\n", False),
+])
+def test_a_reserved_sops_key_is_refused_and_the_file_kept(name: str, text: str, sops_refuses: bool, work: Path,
+                                                          age_env: AgeKey, psops_bin: str, sops_bin: str) -> None:
+    plain = work / name
+    plain.write_text(text)
+    assert (run(sops_bin, "encrypt", "--age", age_env.recipient, plain).returncode == 203) is sops_refuses
+    assert_clean_error(run(psops_bin, "encrypt", "-i", "--age", age_env.recipient, plain), 203, names=name)
+    assert plain.read_text() == text
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_decrypting_a_plaintext_file_exits_12_and_names_it(fmt: str, age_env: AgeKey,
                                                            write_plain: Callable[..., Path], psops_bin: str) -> None:
