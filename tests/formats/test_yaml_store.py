@@ -648,6 +648,16 @@ def test_load_errors(data: bytes, fragments: list[str]) -> None:
         assert fragment in message
 
 
+def test_utf16_input_with_a_byte_order_mark() -> None:
+    expected = [Mapping([(Comment(" c"), None), ("a", "é")])]
+    assert STORE.load("# c\na: é\n".encode("utf-16-le").join([b"\xff\xfe", b""])) == expected
+    assert STORE.load(b"\xfe\xff" + "# c\na: é\n".encode("utf-16-be")) == expected
+    with pytest.raises(CannotReadInput, match="invalid UTF-16"):
+        STORE.load(b"\xff\xfe" + "a: 1".encode("utf-16-le") + b"\x00\xd8")  # a lone surrogate half
+    with pytest.raises(CannotReadInput, match="character"):  # UTF-16 without its mark is not guessed (NULs)
+        STORE.load("a: 1\n".encode("utf-16-le"))
+
+
 def test_yaml_1_1_directive_is_read_by_both_parsers() -> None:
     text = "%YAML 1.1\n---\na: 1\n"
     assert STORE.load(text.encode()) == [Mapping([("a", 1)])]

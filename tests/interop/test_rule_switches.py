@@ -183,6 +183,21 @@ def test_completely_empty_file_is_refused_like_sops(age_env: AgeKey, work: Path,
     assert b"empty" in ours.stderr and ours.stdout == b""
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom"])
+def test_utf16_yaml_with_a_byte_order_mark_is_read_as_sops_reads_it(encoding: str, age_env: AgeKey, work: Path,
+                                                                    psops_bin: str, sops_bin: str) -> None:
+    text = "# a comment\nkey: välue\nlist: [1, 2]\n"
+    data = b"\xfe\xff" + text.encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode("utf-16")
+    (work / ".sops.yaml").write_text(_config(age_env, ""))
+    (work / "wide.yaml").write_bytes(data)
+    pair = Pair(work, psops_bin, sops_bin, work / "psops.wide.yaml", work / "sops.wide.yaml")
+    pair.psops_file.write_bytes(ok(run(psops_bin, "encrypt", "wide.yaml", cwd=work)))
+    pair.sops_file.write_bytes(ok(run(sops_bin, "encrypt", "wide.yaml", cwd=work)))
+    assert _shape(pair.psops_file.read_bytes()) == _shape(pair.sops_file.read_bytes())
+    _cross_check(pair)
+    assert ok(run(psops_bin, "decrypt", pair.psops_file)).decode() == "# a comment\nkey: välue\nlist:\n    - 1\n    - 2\n"
+
+
 @pytest.mark.parametrize(("args", "code"), [
     (["decrypt", "gone.yaml"], 100),  # sops: "cannot operate on non-existent file"
     (["decrypt", "dangling.yaml"], 100),

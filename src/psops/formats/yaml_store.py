@@ -1422,6 +1422,15 @@ class _Loader:
                 container[:] = outl
 
 
+def _from_utf16(data: bytes) -> bytes:
+    """UTF-16 text with its byte order mark, as UTF-8 (no mark); CannotReadInput when it is not valid UTF-16."""
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeError:
+        raise CannotReadInput("Error unmarshaling input YAML: yaml: invalid UTF-16 text",
+                              hint="the file starts with a UTF-16 byte order mark; save it as UTF-8") from None
+
+
 def _incompatible_version(mark: Any) -> CannotReadInput:
     """go-yaml v3 reads ``%YAML 1.1`` documents only (libyaml also takes 1.2); its message, whose parser errors
     give the 0-based line of the mark and none on the first line."""
@@ -1480,6 +1489,8 @@ class YamlStore:
         """Parse a YAML stream into one branch per document; raise CannotReadInput on bad input."""
         if not data:
             raise EmptyDocument("File cannot be completely empty, it must contain at least one document")
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte order mark: go-yaml reads such files too
+            return self.load(_from_utf16(data))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
