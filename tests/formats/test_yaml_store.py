@@ -372,6 +372,11 @@ e: 1
         'l6: "a\\n\\u2029\\n"\nends: "a\\u2028"\nstarts: "\\u2028a"\nsp: "a \\u2028b"\ns3: "it\'s\\u2028x"\n'
         'last: "a\\nb\\u2028"\n'
     ),
+    # `key: # c` over a block value, on the first key of a mapping (which starts where its mapping does)
+    "comments_line_on_first_keys": (
+        "a: # l1\n    b: 1\nc: 2\nx:\n  d: # l2\n    e: 1\n  f: 2\nl:\n  - g: # l3\n      h: 1\n    i: 2\n"
+        "m: # l4\n  - 1\n"
+    ),
     # before the first `---`: the first document's head (go-yaml), not its end
     "comments_before_first_document_start": "# c1\n\n# c2\n---\n# c3\na: 1\n# c4\n---\n# c5\nb: 2\n",
     "comments_before_directive": "# c\n%YAML 1.1\n---\na:\n  b: 1\n",

@@ -1330,6 +1330,9 @@ class _Loader:
         if type(tok) is tk.ValueToken:
             # `key: # c` - the key of the item before this ':'
             i = bisect_right(self.starts, s) - 1
+            if i >= 0 and self.start_roles[i].kind != "key" and isinstance(self.start_roles[i].node, Mapping):
+                # the first key of a mapping starts where the mapping does, whose role is the one noted there
+                return _Role(self.start_roles[i].node, 0, "key")
             while i >= 0 and self.start_roles[i].kind not in ("key",):
                 i -= 1
             return self.start_roles[i] if i >= 0 else None
