@@ -377,6 +377,8 @@ e: 1
         "a: # l1\n    b: 1\nc: 2\nx:\n  d: # l2\n    e: 1\n  f: 2\nl:\n  - g: # l3\n      h: 1\n    i: 2\n"
         "m: # l4\n  - 1\n"
     ),
+    # line comments on empty lists: after the line, at the key's indent
+    "comments_on_empty_lists": "b: [] # l\nd:\n  e: [] # n\n  f: 1\nl:\n  - [] # p\n  - {} # q\n  - 1\nz: [] # last\n",
     # before the first `---`: the first document's head (go-yaml), not its end
     "comments_before_first_document_start": "# c1\n\n# c2\n---\n# c3\na: 1\n# c4\n---\n# c5\nb: 2\n",
     "comments_before_directive": "# c\n%YAML 1.1\n---\na:\n  b: 1\n",
@@ -661,6 +663,12 @@ def test_utf16_input_with_a_byte_order_mark() -> None:
         STORE.load(b"\xff\xfe" + "a: 1".encode("utf-16-le") + b"\x00\xd8")  # a lone surrogate half
     with pytest.raises(CannotReadInput, match="character"):  # UTF-16 without its mark is not guessed (NULs)
         STORE.load("a: 1\n".encode("utf-16-le"))
+
+
+def test_a_comment_on_an_empty_mapping_value_is_kept() -> None:
+    """sops drops `# m` of `c: {} # m` (it writes the comment of `[]` after the line); psops keeps it there."""
+    text = "a:\n  c: {} # m\n  d: 1\ne: {} # n\n"
+    assert STORE.dump(STORE.load(text.encode())).decode() == "a:\n    c: {}\n    # m\n    d: 1\ne: {}\n# n\n"
 
 
 def test_yaml_1_1_directive_is_read_by_both_parsers() -> None:

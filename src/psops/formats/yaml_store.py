@@ -440,15 +440,17 @@ class _Emitter:
         """Emit the value of a mapping key whose line so far is ``line``; keys are at ``indent``."""
         if isinstance(v, Mapping):
             if not _has_keys(v):
+                # comments in an empty collection (`key: [] # c`) follow its line at the key's indent, as sops
+                # writes them for a list (sops drops them for a mapping; psops keeps them the same way)
                 self.out.append(line + " {}\n")
-                self._orphan_comments(v.items, self.nested(indent))
+                self._orphan_comments(v.items, indent)
                 return
             self.out.append(line + "\n")
             self.mapping(v, self.nested(indent), None)
         elif isinstance(v, list):
             if not _has_elements(v):
                 self.out.append(line + " []\n")
-                self._orphan_comments(v, self.nested(indent))
+                self._orphan_comments(v, indent)
                 return
             self.out.append(line + "\n")
             self.sequence(v, self.nested(indent), None)
