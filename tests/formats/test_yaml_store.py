@@ -377,6 +377,11 @@ e: 1
         "a: # l1\n    b: 1\nc: 2\nx:\n  d: # l2\n    e: 1\n  f: 2\nl:\n  - g: # l3\n      h: 1\n    i: 2\n"
         "m: # l4\n  - 1\n"
     ),
+    # a '#' inside a comment is part of it
+    "comments_holding_hashes": (
+        "a: 1 # x # y\nb: [] # p # q\nc:\n  - [] # r # s\n  - 2 # t #u\n# head # more\nd: | # v # w\n  text\n"
+        "e: 'q # not a comment' # z # zz\n"
+    ),
     # line comments on empty lists: after the line, at the key's indent
     "comments_on_empty_lists": "b: [] # l\nd:\n  e: [] # n\n  f: 1\nl:\n  - [] # p\n  - {} # q\n  - 1\nz: [] # last\n",
     # before the first `---`: the first document's head (go-yaml), not its end

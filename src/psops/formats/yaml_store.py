@@ -1069,7 +1069,7 @@ class _Loader:
                         h += 1
                         if last is not None and p < last[1]:
                             inside.append((p, last))
-                        else:
+                        elif not pending or self.break_at(pending[-1], p) >= 0:  # (not a '#' in a comment)
                             pending.append(p)
                     if pending:
                         gaps[k] = pending
@@ -1092,11 +1092,13 @@ class _Loader:
             gaps[k] = pending
             if last is not None:
                 before[k] = (last, last_indent, last_flow)
+        header_comments: set[int] = set()
         for p, (s, _, t) in inside:
-            # inside a token: only a block scalar's header line holds a comment
-            if type(t) is tk.ScalarToken and t.style in ("|", ">"):
+            # inside a token: only a block scalar's header line holds a comment (the first '#' on it)
+            if type(t) is tk.ScalarToken and t.style in ("|", ">") and s not in header_comments:
                 nl = self.break_at(s)
                 if nl < 0 or p < nl:
+                    header_comments.add(s)
                     self.line_comment(p, self.scalar_roles.get(s), None)
         for gk, gap_hashes in gaps.items():
             prev, indent, flow_depth = before.get(gk, (None, -1, 0))
