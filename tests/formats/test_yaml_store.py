@@ -676,6 +676,13 @@ def test_a_comment_on_an_empty_mapping_value_is_kept() -> None:
     assert STORE.dump(STORE.load(text.encode())).decode() == "a:\n    c: {}\n    # m\n    d: 1\ne: {}\n# n\n"
 
 
+def test_a_comment_before_an_empty_list_item_stays_before_it() -> None:
+    """sops drops it; psops had moved it to the end of the document."""
+    text = "c:\n    - 1\n    # before the empty item\n    -\nd: 2\n"
+    assert STORE.dump(STORE.load(text.encode())).decode() == (
+        "c:\n    - 1\n    # before the empty item\n    - null\nd: 2\n")
+
+
 def test_yaml_1_1_directive_is_read_by_both_parsers() -> None:
     text = "%YAML 1.1\n---\na: 1\n"
     assert STORE.load(text.encode()) == [Mapping([("a", 1)])]

@@ -879,7 +879,8 @@ class _Loader:
                 role = self.add(stack[-1], e, val)
                 start = e.start_mark.index
                 # self.note_start, inline
-                if (e.end_mark.index > start or cls is alias_event) and (not starts or starts[-1] != start):
+                if ((e.end_mark.index > start or cls is alias_event or role.kind == "elem")
+                        and (not starts or starts[-1] != start)):  # (an empty `-` item is a place too)
                     starts.append(start)
                     start_roles.append(role)
                 if e.style in ("|", ">"):
