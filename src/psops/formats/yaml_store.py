@@ -1180,7 +1180,26 @@ class _Loader:
                 self.at_block_end(r, fr)
                 queue.pop(0)
         for r in queue:
+            if r.kind == "foot" and self.foot_of_next_element(r, closing, nxt):
+                continue
             self.at_next(r, n_start, nxt)
+
+    def foot_of_next_element(self, r: _CRec, closing: list[_Frame], nxt: tuple[int, int, Any] | None) -> bool:
+        """go-yaml's foot comment after a block collection that is a list item, at the list's dash column and
+        set off from the next item by a blank line: it becomes that next item's foot (sops writes it after the
+        item, or after the first entry of an item that is a collection). True when placed so."""
+        if nxt is None or type(nxt[2]) is not tk.BlockEntryToken or r.start_col1 - 1 != nxt[2].start_mark.column:
+            return False
+        if not any(fr.role.kind == "elem" and fr.kind in ("map", "seq") for fr in closing):
+            return False
+        role = self.role_at(nxt[1])
+        if role is None or role.kind != "elem":
+            return False
+        if isinstance(role.node, (Mapping, list)) and self.size(role.node):
+            self.insert(role.node, 1, r.lines)
+        else:
+            self.insert(role.container, role.pos + 1, r.lines)
+        return True
 
     def scan_comments(
         self,
