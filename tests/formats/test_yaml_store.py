@@ -382,6 +382,12 @@ e: 1
         "a: 1 # x # y\nb: [] # p # q\nc:\n  - [] # r # s\n  - 2 # t #u\n# head # more\nd: | # v # w\n  text\n"
         "e: 'q # not a comment' # z # zz\n"
     ),
+    # a line comment on a line that opens list items: the outermost item's (go-yaml)
+    "comments_on_item_lines": (
+        "l:\n    - - k: v # c\n        m: n\n    - a\n    - - k: v # d\n      - w\n    - - x # e\n      - y\n"
+        "    - k: # f\n        - 1\n    - k: v # g\n      m: n # h\na:\n  - b: 1 # i\n    d: [1] # j\n"
+        "  - f: # k\n      h: 1 # l\n"
+    ),
     # line comments on empty lists: after the line, at the key's indent
     "comments_on_empty_lists": "b: [] # l\nd:\n  e: [] # n\n  f: 1\nl:\n  - [] # p\n  - {} # q\n  - 1\nz: [] # last\n",
     # before the first `---`: the first document's head (go-yaml), not its end
@@ -437,6 +443,12 @@ d:
 }
 
 
+# sops writes the line comment of `- - k: v # c` after the outer dash (`- #ENC[...]`) in its encrypted file and
+# before that item when it decrypts it: psops places it where sops' decrypted output has it, so its rewrite
+# of sops' encrypted file has that comment line before the item instead (it decrypts the same).
+_SOPS_MOVES_ON_DECRYPT = {"comments_on_item_lines"}
+
+
 def _run(sops_bin: str, args: list[str], env: dict[str, str]) -> bytes:
     proc = subprocess.run([sops_bin, *args], env=env, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
@@ -467,7 +479,12 @@ def test_sops_round_trip(
 
     assert STORE.dump(STORE.load(SAMPLES[name].encode())).decode() == decrypted.decode()
     assert STORE.dump(STORE.load(decrypted)) == decrypted
-    assert STORE.dump(STORE.load(encrypted)) == encrypted
+    if name not in _SOPS_MOVES_ON_DECRYPT:
+        assert STORE.dump(STORE.load(encrypted)) == encrypted
+    else:  # what psops writes back still decrypts, with sops, to what sops' own file does
+        rewritten = tmp_path / f"{name}.rewritten.yaml"
+        rewritten.write_bytes(STORE.dump(STORE.load(encrypted)))
+        assert _run(sops_bin, ["decrypt", *yaml_io, str(rewritten)], sops_env) == decrypted
 
 
 def _vector_files(folder: str) -> list[Path]:

@@ -48,10 +48,10 @@ def with_comments(text: str, rng: random.Random) -> str:
             continue  # inside a flow collection spread over lines
         roll = rng.random()
         indent = len(line) - len(line.lstrip())
-        if roll < 0.45 and stripped != "-":
+        if roll < 0.45 and stripped != "-" and not stripped.startswith("- -"):
+            # (before a `- - k: v # c` line sops drops a head comment when it hoists the line comment)
             lines.insert(i, " " * indent + f"# head {i}")
-        elif (roll < 0.8 and "#" not in line and not line.rstrip().endswith(("[]", "{}", "-"))
-              and not stripped.startswith("- -")):  # (a line comment on `- - k: v`: not yet placed as sops)
+        elif roll < 0.8 and "#" not in line and not line.rstrip().endswith(("[]", "{}", "-")):
             lines[i] = line + f" # line {i}"
         elif stripped != "-":
             lines.insert(i, "")

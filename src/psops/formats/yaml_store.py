@@ -1369,6 +1369,10 @@ class _Loader:
     def line_comment(self, p: int, role: _Role | None, tok: Any) -> None:
         body, _ = self.comment_text(p)
         lines = [(p, body)]
+        outer = self.item_opening_line(p)
+        if outer is not None:  # go-yaml gives it to the outermost node on the line: a list item it opens
+            self.insert(outer.container, outer.pos, lines)
+            return
         if role is None:
             self.at_root_end(lines)
         elif role.node is not None and role.kind == "value":
@@ -1378,6 +1382,17 @@ class _Loader:
             self.insert(role.container, 0, lines)
         else:
             self.before(role, lines)
+
+    def item_opening_line(self, p: int) -> _Role | None:
+        """The role of a block collection that is a list item and starts on the line of ``p`` (before it)."""
+        nl = self.text.rfind("\n", 0, p) + 1  # (a line starting after CR or another break: no item found)
+        i = bisect_left(self.starts, nl)
+        while i < len(self.starts) and self.starts[i] < p:
+            role = self.start_roles[i]
+            if role.kind == "elem" and isinstance(role.node, (Mapping, list)) and not role.flow:
+                return role
+            i += 1
+        return None
 
     def after_prior(self, r: _CRec, prev: tuple[int, int, Any] | None, tok: Any) -> None:
         if prev is None or type(tok) in (tk.StreamStartToken, tk.DocumentStartToken, tk.BlockEntryToken):
