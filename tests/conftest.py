@@ -70,6 +70,15 @@ def other_age_key() -> AgeKey:
     return _new_age_key()
 
 
+@pytest.fixture(scope="module")
+def sops_env(age_key: AgeKey) -> dict[str, str]:
+    """An environment for running the sops binary directly: ``age_key`` as its identity, no cloud settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "AWS_", "GNUPGHOME"))}
+    env["SOPS_DISABLE_VERSION_CHECK"] = "1"
+    env["SOPS_AGE_KEY"] = age_key.identity
+    return env
+
+
 @pytest.fixture
 def age_env(age_key: AgeKey, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AgeKey:
     """Make ``age_key`` the identity psops and sops find (through SOPS_AGE_KEY_FILE)."""

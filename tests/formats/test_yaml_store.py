@@ -16,7 +16,6 @@ Known, documented gaps (not exercised as failures):
 from __future__ import annotations
 
 import math
-import os
 import random
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -453,14 +452,6 @@ def _run(sops_bin: str, args: list[str], env: dict[str, str]) -> bytes:
     proc = subprocess.run([sops_bin, *args], env=env, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc.stdout
-
-
-@pytest.fixture(scope="module")
-def sops_env(age_key: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "AWS_", "GNUPGHOME"))}
-    env["SOPS_DISABLE_VERSION_CHECK"] = "1"
-    env["SOPS_AGE_KEY"] = age_key.identity  # type: ignore[attr-defined]
-    return env
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

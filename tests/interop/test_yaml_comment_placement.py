@@ -11,7 +11,6 @@ either tool encrypted decrypts to). The places where psops keeps a comment that 
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 from pathlib import Path
@@ -56,14 +55,6 @@ def with_comments(text: str, rng: random.Random) -> str:
         elif stripped != "-":
             lines.insert(i, "")
     return "\n".join(lines)
-
-
-@pytest.fixture(scope="module")
-def sops_env(age_key: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "AWS_", "GNUPGHOME"))}
-    env["SOPS_DISABLE_VERSION_CHECK"] = "1"
-    env["SOPS_AGE_KEY"] = age_key.identity  # type: ignore[attr-defined]
-    return env
 
 
 def _sops(sops_bin: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
