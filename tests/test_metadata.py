@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from fixtures.strategies import around
 from psops import cipher, metadata
 from psops.cipher import format_time, parse_time
-from psops.metadata import mac_aad
-from psops.tree import is_time
+from psops.metadata import mac_aad, reserved_key_at
+from psops.tree import Mapping, is_time
 
 
 @pytest.mark.parametrize("text", ["2026-11-22T22:50:01Z", "2024-02-29T00:00:00Z", "0001-01-01T00:00:00Z",
@@ -44,3 +44,11 @@ def test_canonical_utc_check_matches_its_pattern(text: str) -> None:
 @given(around(metadata._SEMVER_RE._source, "v", "3", "11", ".", "0", "-rc1", "١", "x", "\n", " ", fullmatch=False))
 def test_version_check_matches_the_semver_pattern(text: str) -> None:
     assert metadata._looks_semantic(text) == bool(metadata._SEMVER_RE.match(text))
+
+
+def test_reserved_key_at_finds_the_first_document_with_a_sops_key() -> None:
+    plain, reserved = Mapping([("a", 1)]), Mapping([("sops", None)])
+    assert reserved_key_at([plain]) is None
+    assert reserved_key_at([reserved]) == 0
+    assert reserved_key_at([plain, reserved, reserved]) == 1
+    assert reserved_key_at([Mapping([("x", Mapping([("sops", 1)]))])]) is None  # only top-level keys count

@@ -153,6 +153,15 @@ def _group(raw: dict[str, object], where: str) -> list[KeyStanza]:
     return group
 
 
+def reserved_key_at(doc: Document) -> int | None:
+    """The index of the first document of a plaintext that uses the reserved top-level ``sops`` key, or None.
+    Encrypting it would write the metadata next to that key."""
+    for i, branch in enumerate(doc):
+        if SOPS_KEY in branch:
+            return i
+    return None
+
+
 def split_metadata(branch: Mapping) -> Mapping | None:
     """Remove the ``sops`` item from a branch and return it (None when the branch has none)."""
     i = branch.index(SOPS_KEY)

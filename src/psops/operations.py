@@ -11,7 +11,7 @@ from psops.engine import Decrypted, decrypt_document, encrypt_document, has_meta
 from psops.errors import AlreadyEncrypted, CannotDumpTree, NoEncryptionKey, PsopsError
 from psops.formats import StoreSettings, format_for, get_store
 from psops.keys.base import KeyStanza
-from psops.metadata import SOPS_KEY, attach_metadata, build_metadata
+from psops.metadata import attach_metadata, build_metadata, reserved_key_at
 from psops.record import Record
 from psops.selection import EncryptionRules
 from psops.tree import Document, Mapping, Value, get_path, parse_path
@@ -55,11 +55,11 @@ def encrypt_bytes(data: bytes, plan: EncryptPlan, *, input_format: str, output_f
         )
     # any other top-level 'sops' key, in any document: the metadata would be written next to it, a file that
     # neither tool reads back (sops refuses it in the first document, and writes such a file for the others)
-    for i, branch in enumerate(doc):
-        if SOPS_KEY in branch:
-            where = f" in document {i + 1}" if len(doc) > 1 else ""
-            raise AlreadyEncrypted(f"the top-level key 'sops'{where} is reserved for the encryption metadata",
-                                   hint="rename the 'sops' key")
+    i = reserved_key_at(doc)
+    if i is not None:
+        where = f" in document {i + 1}" if len(doc) > 1 else ""
+        raise AlreadyEncrypted(f"the top-level key 'sops'{where} is reserved for the encryption metadata",
+                               hint="rename the 'sops' key")
     is_binary = input_format == "binary"
     if is_binary:
         plan = plan.replace(rules=EncryptionRules())

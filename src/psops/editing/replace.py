@@ -17,7 +17,7 @@ from psops.editing.compare import restore_document, same_document
 from psops.errors import AlreadyEncrypted, PsopsError
 from psops.formats import StoreSettings, get_store
 from psops.formats.base import Store
-from psops.metadata import SOPS_KEY
+from psops.metadata import reserved_key_at
 from psops.operations import open_encrypted, reseal
 from psops.tree import Document
 
@@ -38,7 +38,7 @@ def replace_content(encrypted: bytes, source: bytes, *, file_format: str, source
                             decryption_order=decryption_order, settings=settings)
     source_store = get_store(source_format, settings)
     new_doc = source_store.load(source)
-    if any(SOPS_KEY in branch for branch in new_doc):
+    if reserved_key_at(new_doc) is not None:
         raise AlreadyEncrypted("the source has a top-level 'sops' key: it is encrypted, or uses the reserved key",
                                hint="pass the decrypted content, or rename the 'sops' key")
     shown = _as_shown(opened.doc, source_store)

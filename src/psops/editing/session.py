@@ -45,7 +45,7 @@ from psops.errors import (
 )
 from psops.files import atomic_write, read_input
 from psops.formats import StoreSettings, get_store
-from psops.metadata import SOPS_KEY, attach_metadata, build_metadata, split_metadata
+from psops.metadata import attach_metadata, build_metadata, reserved_key_at, split_metadata
 from psops.operations import EncryptPlan, encrypt_bytes, open_encrypted, reseal
 from psops.tree import Document, Mapping
 
@@ -109,10 +109,10 @@ def temp_name(path: str, fmt: str) -> str:
 
 
 def _refuse_reserved(doc: Document) -> None:
-    for i, branch in enumerate(doc):
-        if SOPS_KEY in branch:
-            where = f" (document {i + 1})" if len(doc) > 1 else ""
-            raise _Invalid(f"the top-level key 'sops' is reserved for the encryption metadata{where}; rename it")
+    i = reserved_key_at(doc)
+    if i is not None:
+        where = f" (document {i + 1})" if len(doc) > 1 else ""
+        raise _Invalid(f"the top-level key 'sops' is reserved for the encryption metadata{where}; rename it")
 
 
 def _parse(store_load: Callable[[bytes], Document], data: bytes) -> Document:
